@@ -1,0 +1,23 @@
+"""One blueprint per domain under /api/<domain>; `register_blueprints` mounts them all."""
+
+from __future__ import annotations
+
+
+def register_blueprints(app) -> None:
+    from blueprints.audit import bp as audit_bp
+    from blueprints.auth import bp as auth_bp
+    from blueprints.me import bp as me_bp
+    from blueprints.members import bp as members_bp
+    from blueprints.orgs import bp as orgs_bp
+
+    for bp in (auth_bp, me_bp, orgs_bp, members_bp, audit_bp):
+        app.register_blueprint(bp)
+
+    @app.spec_processor
+    def mark_security(spec):
+        # Every operation needs a bearer token except logging in and refreshing (which carries its own).
+        for path, ops in spec.get("paths", {}).items():
+            for op in ops.values():
+                if isinstance(op, dict) and path not in ("/api/auth/login",):
+                    op.setdefault("security", [{"BearerAuth": []}])
+        return spec

@@ -1,0 +1,85 @@
+"""Account login, token refresh, logout and password change: /api/auth."""
+
+from __future__ import annotations
+
+from apiflask import APIBlueprint, fields, validators
+from flask import g, request
+from flask_jwt_extended import get_jwt, jwt_required
+
+from blueprints.presenters import member_json
+from blueprints.schemas import BaseSchema
+from blueprints.security import current_actor, limiter, login_rate_limit, login_required
+from models import db
+from services import accounts
+from services.authz import Actor
+from services.errors import AppError
+
+bp = APIBlueprint("auth", __name__, url_prefix="/api/auth", tag="登录与账号")
+
+
+class LoginIn(BaseSchema):
+    username = fields.String(required=True, validate=validators.Length(min=1, max=64),
+                             metadata={"description": "手机号或党员编号"})
+    password = fields.String(required=True, validate=validators.Length(min=1, max=128))
+
+
+class PasswordIn(BaseSchema):
+    current_password = fields.String(required=True, validate=validators.Length(min=1, max=128))
+    new_password = fields.String(required=True, validate=validators.Length(min=1, max=128))
+
+
+class TokensOut(BaseSchema):
+    access_token = fields.String()
+    refresh_token = fields.String()
+    token_type = fields.String()
+    expires_in = fields.Integer()
+    member = fields.Dict()
+
+
+@bp.post("/login")
+@limiter.limit(login_rate_limit)
+@bp.input(LoginIn)
+@bp.output(TokensOut)
+@bp.doc(summary="账号密码登录", description="用手机号或党员编号登录。连续失败会被暂时锁定。")
+def login(json_data):
+    try:
+        member = accounts.verify_credentials(json_data["username"], json_data["password"])
+    except AppError:
+        db.session.commit()  # keep the failure count even though the request fails
+        raise
+    tokens = accounts.start_session(member, request.remote_addr, request.user_agent.string)
+    db.session.commit()
+    return {**tokens, "member": member_json(Actor(member), member)}
+
+
+@bp.post("/refresh")
+@jwt_required(refresh=True)
+@bp.output(TokensOut)
+@bp.doc(summary="用刷新令牌换取新令牌", description="刷新令牌每次使用后作废；重复使用旧令牌会结束整个登录。")
+def refresh():
+    try:
+        tokens = accounts.refresh(get_jwt())
+    finally:
+        db.session.commit()  # a detected reuse revokes the session even though the request fails
+    return tokens
+
+
+@bp.post("/logout")
+@login_required(allow_pending_password=True)
+@bp.output({}, status_code=204)
+@bp.doc(summary="退出登录")
+def logout():
+    accounts.end_session(current_actor(), g.sid)
+    db.session.commit()
+    return ""
+
+
+@bp.post("/password")
+@login_required(allow_pending_password=True)
+@bp.input(PasswordIn)
+@bp.output({}, status_code=204)
+@bp.doc(summary="修改密码", description="首次登录必须先修改初始密码。其他设备上的登录随之失效。")
+def change_password(json_data):
+    accounts.change_password(current_actor(), json_data["current_password"], json_data["new_password"], g.sid)
+    db.session.commit()
+    return ""

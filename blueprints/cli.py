@@ -1,0 +1,111 @@
+"""Command-line entry points: `flask --app app <command>`. Each commits once at its end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from models import Member, Organisation, Role, db
+from services import roster_import
+from services.authz import SYSTEM
+from services.errors import AppError
+
+
+def _fail(exc: AppError) -> click.ClickException:
+    rows = exc.extra.get("rows") or []
+    lines = [exc.message] + [f"  第{r['row']}行 {r['column']}：{r['reason']}" for r in rows[:50]]
+    if len(rows) > 50:
+        lines.append(f"  ……另有{len(rows) - 50}处")
+    lines += [f"  {k}：{'；'.join(map(str, v))}" for k, v in exc.fields.items()]
+    return click.ClickException("\n".join(lines))
+
+
+@click.command("seed-demo")
+@click.option("--scale", type=click.Choice(["small", "city"]), default="small", show_default=True)
+@click.option("--accounts-out", type=click.Path(dir_okay=False), help="把演示账号写入此 JSON 文件")
+@click.option("--quiet", is_flag=True, help="不显示进度条")
+@with_appcontext
+def seed_demo_command(scale: str, accounts_out: str | None, quiet: bool) -> None:
+    """Fills an empty database with a generated demo city."""
+    from services.seed import seed_demo
+
+    try:
+        summary = seed_demo(scale, accounts_out=accounts_out, progress=not quiet)
+    except AppError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"已生成 {summary['organisations']} 个组织、{summary['members']} 名党员，用时 {summary['seconds']:.1f} 秒")
+
+
+@click.command("import-roster")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--kind", type=click.Choice(["orgs", "members"]), required=True)
+@click.option("--passwords-out", type=click.Path(dir_okay=False), help="导入党员时把一次性初始密码写入此 JSON 文件")
+@with_appcontext
+def import_roster_command(path: str, kind: str, passwords_out: str | None) -> None:
+    """Imports organisations or members from .xlsx/.csv, all rows or none."""
+    sheet = roster_import.read_roster(Path(path).name, Path(path).read_bytes())
+    try:
+        with click.progressbar(length=len(sheet.rows), label="写入") as bar:
+            run = roster_import.import_members if kind == "members" else roster_import.import_orgs
+            result = run(SYSTEM, sheet, progress=bar.update)
+    except AppError as exc:
+        db.session.rollback()
+        raise _fail(exc) from exc
+    db.session.commit()
+    if kind == "members" and passwords_out:
+        Path(passwords_out).write_text(json.dumps(result["accounts"], ensure_ascii=False, indent=1), "utf-8")
+    click.echo(f"已导入 {result['imported']} 条")
+
+
+@click.command("export-members")
+@click.option("--org-code", required=True, help="导出该组织及其全部下级的党员")
+@click.option("--out", type=click.Path(dir_okay=False), required=True)
+@with_appcontext
+def export_members_command(org_code: str, out: str) -> None:
+    """Writes the member roster of a subtree to .xlsx (ID-card numbers masked)."""
+    from services.exports import write_members_xlsx
+    from services.orgs import subtree_stats
+
+    org = db.session.scalar(select(Organisation).where(Organisation.code == org_code))
+    if org is None:
+        raise click.ClickException("组织编码不存在")
+    with click.progressbar(length=subtree_stats(org)["members"], label="导出") as bar:
+        count = write_members_xlsx(org, out, progress=bar.update)
+    click.echo(f"已导出 {count} 名党员到 {out}")
+
+
+@click.command("set-password")
+@click.argument("username")
+@click.password_option()
+@click.option("--super-admin", is_flag=True, help="同时设为系统管理员")
+@with_appcontext
+def set_password_command(username: str, password: str, super_admin: bool) -> None:
+    """Sets an account's password (policy applies); the operator's way in on a new installation."""
+    from services import accounts, passwords
+
+    member = accounts.find_account(username)
+    if member is None:
+        raise click.ClickException("账号不存在")
+    problem = passwords.policy_problem(password, personal=(member.mobile,))
+    if problem:
+        raise click.ClickException(problem)
+    accounts.set_password_directly(member, password)
+    if super_admin:
+        member.role, member.managed_org_id = Role.SUPER_ADMIN, None
+    db.session.commit()
+    click.echo(f"已设置 {member.name}（{member.mobile}）的密码")
+
+
+def register_cli(app) -> None:
+    from tasks.worker import worker_command
+
+    for command in (seed_demo_command, import_roster_command, export_members_command, set_password_command,
+                    worker_command):
+        app.cli.add_command(command)
+
+
+__all__ = ["register_cli", "Member"]

@@ -1,0 +1,241 @@
+"""Members and their accounts: create, change, move, roles, status, ID-card handling.
+
+All functions flush, none commits. Every write is audited; ID-card numbers never enter the audit log.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from models import AccountStatus, AuthSession, Member, Organisation, OrgKind, OrgLevel, Role, db
+from models.base import utcnow
+from services import audit, idcard, passwords
+from services.authz import Action, Actor, authorize_member, authorize_org, get_org_for, member_scope_clause
+from services.errors import Conflict, Forbidden, Invalid
+from services.orgs import subtree_clause
+
+MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+PERSONAL_FIELDS = {"name", "gender", "birth_date", "mobile", "id_card", "party_status", "joined_on",
+                   "is_floating", "floating_to"}
+SELF_FIELDS = {"is_floating", "floating_to"}  # a member reports where they are; the rest is the branch's record
+
+
+def settings():
+    return current_app.config["SETTINGS"]
+
+
+def check_personal(data: dict) -> dict:
+    """Field errors (Chinese) in personal data; an empty dict when all is well. Shared with the roster import."""
+    errors: dict[str, list[str]] = {}
+    if "name" in data and not (data["name"] or "").strip():
+        errors["name"] = ["姓名不能为空"]
+    if "mobile" in data and not MOBILE_RE.match(data["mobile"] or ""):
+        errors["mobile"] = ["手机号应为11位中国大陆手机号"]
+    if data.get("id_card"):
+        problem = idcard.validate(data["id_card"])
+        if problem:
+            errors["id_card"] = [problem]
+        elif data.get("birth_date") and idcard.birth_date_of(idcard.normalise(data["id_card"])) != data["birth_date"]:
+            errors["birth_date"] = ["出生日期与身份证号不一致"]
+    today = date.today()
+    if data.get("birth_date") and not (date(1900, 1, 1) <= data["birth_date"] <= today):
+        errors["birth_date"] = ["出生日期不合理"]
+    if data.get("joined_on"):
+        if data["joined_on"] > today:
+            errors["joined_on"] = ["入党日期不能晚于今天"]
+        elif data.get("birth_date") and data["joined_on"] < data["birth_date"] + timedelta(days=18 * 365):
+            errors["joined_on"] = ["入党时应年满18周岁"]
+    if data.get("is_floating") is False and data.get("floating_to"):
+        errors["floating_to"] = ["非流动党员不填写流动去向"]
+    return errors
+
+
+def check_unique(mobile: str | None, id_card: str | None, exclude_id: int | None = None) -> None:
+    if mobile:
+        found = db.session.scalar(select(Member.id).where(Member.mobile == mobile))
+        if found is not None and found != exclude_id:
+            raise Conflict("手机号已被其他党员使用", fields={"mobile": ["手机号已被其他党员使用"]})
+    if id_card:
+        digest = idcard.digest(id_card, settings().data_key)
+        found = db.session.scalar(select(Member.id).where(Member.id_card_digest == digest))
+        if found is not None and found != exclude_id:
+            raise Conflict("身份证号已登记", fields={"id_card": ["该身份证号已登记"]})
+
+
+def check_home_org(org: Organisation, field: str = "org_id") -> None:
+    if not org.kind.is_branch or not org.active:
+        raise Invalid("党员只能编入在册的党支部", fields={field: ["请选择党支部或联合党支部"]})
+
+
+def _apply_personal(member: Member, data: dict) -> None:
+    for key, value in data.items():
+        if key == "id_card":
+            key_ = settings().data_key
+            member.id_card_cipher = idcard.encrypt(value, key_) if value else None
+            member.id_card_digest = idcard.digest(value, key_) if value else None
+        elif key == "name":
+            member.name = value.strip()
+        else:
+            setattr(member, key, value)
+    if data.get("is_floating") is False:
+        member.floating_to = None
+
+
+def create_member(actor: Actor, org_id: int, data: dict) -> tuple[Member, str]:
+    """Creates a member in branch `org_id` with a one-time initial password, returned once in plain (audited)."""
+    org = get_org_for(actor, org_id, Action.CREATE_CHILD)
+    check_home_org(org)
+    errors = check_personal(data)
+    if errors:
+        raise Invalid(fields=errors)
+    check_unique(data.get("mobile"), data.get("id_card"))
+    member = Member(org=org, role=Role.MEMBER, status=AccountStatus.ACTIVE)
+    _apply_personal(member, data)
+    db.session.add(member)
+    db.session.flush()
+    member.member_no = data.get("member_no") or f"DY{member.id:08d}"
+    initial = set_initial_password(member)
+    audit.record(actor, "member.create", "member", member.id, {"org_id": org.id})
+    return member, initial
+
+
+def set_initial_password(member: Member) -> str:
+    """Gives `member` a fresh one-time initial password (must be changed at first login); returns it in plain."""
+    plain = passwords.new_initial_password()
+    member.password_hash = None
+    member.initial_password_digest = passwords.initial_digest(plain, settings().secret_key)
+    member.initial_password_expires_at = utcnow() + timedelta(days=settings().initial_password_days)
+    member.must_change_password = True
+    return plain
+
+
+def reset_password(actor: Actor, member: Member) -> str:
+    """An administrator issues a new initial password; every session of the member ends (audited)."""
+    authorize_member(actor, Action.MANAGE, member)
+    plain = set_initial_password(member)
+    revoke_sessions(member.id, "password_reset")
+    audit.record(actor, "member.reset_password", "member", member.id)
+    return plain
+
+
+def update_member(actor: Actor, member: Member, changes: dict) -> Member:
+    """Changes personal fields; which ones depends on the actor (audited, ID card by name only)."""
+    authorize_member(actor, Action.UPDATE, member)
+    allowed = SELF_FIELDS if actor.role == Role.MEMBER else PERSONAL_FIELDS
+    refused = sorted(set(changes) - allowed)
+    if refused:
+        raise Forbidden("无权修改这些字段", fields={f: ["无权修改"] for f in refused})
+    merged = {"birth_date": member.birth_date, "joined_on": member.joined_on, "is_floating": member.is_floating}
+    merged.update(changes)
+    errors = check_personal(merged)
+    if errors:
+        raise Invalid(fields=errors)
+    check_unique(changes.get("mobile"), changes.get("id_card"), exclude_id=member.id)
+    _apply_personal(member, changes)
+    audit.record(actor, "member.update", "member", member.id, {"fields": sorted(changes)})
+    db.session.flush()
+    return member
+
+
+def move_member(actor: Actor, member: Member, org_id: int) -> Member:
+    """Transfers a member to another branch in the actor's scope. A moved secretary becomes a plain member."""
+    authorize_member(actor, Action.MANAGE, member)
+    target = get_org_for(actor, org_id, Action.CREATE_CHILD)
+    check_home_org(target)
+    old_org_id = member.org_id
+    if old_org_id == target.id:
+        return member
+    if member.role == Role.SECRETARY:
+        member.role = Role.MEMBER
+    db.session.execute(update(Organisation).where(Organisation.secretary_id == member.id)
+                       .values(secretary_id=None).execution_options(synchronize_session="fetch"))
+    member.org = target
+    audit.record(actor, "member.move", "member", member.id, {"from_org_id": old_org_id, "to_org_id": target.id})
+    db.session.flush()
+    return member
+
+
+ADMIN_LEVELS = (OrgLevel.CITY, OrgLevel.COUNTY, OrgLevel.TOWNSHIP)
+ADMIN_KINDS = (OrgKind.COMMITTEE, OrgKind.WORKING_COMMITTEE)
+
+
+def set_role(actor: Actor, member: Member, role: Role, managed_org_id: int | None = None,
+             can_view_id_card: bool | None = None) -> Member:
+    """Grants a role. Department admins are appointed strictly below the actor's own department (audited)."""
+    authorize_member(actor, Action.MANAGE, member)
+    if actor.member is not None and actor.member.id == member.id:
+        raise Forbidden("不能修改自己的角色")
+    managed = None
+    if role == Role.SUPER_ADMIN and not actor.is_super:
+        raise Forbidden("只有系统管理员可以任命系统管理员")
+    if role == Role.DEPT_ADMIN:
+        if managed_org_id is None:
+            raise Invalid("请指定所管理的组织", fields={"managed_org_id": ["组织部管理员必须指定所管理的组织"]})
+        managed = get_org_for(actor, managed_org_id, Action.MANAGE)
+        if managed.level not in ADMIN_LEVELS or managed.kind not in ADMIN_KINDS:
+            raise Invalid("组织部管理员只能管理市、县区、乡镇街道的党委或党工委",
+                          fields={"managed_org_id": ["应为市、县区或乡镇街道的党委、党工委"]})
+    elif managed_org_id is not None:
+        raise Invalid("只有组织部管理员需要指定所管理的组织", fields={"managed_org_id": ["此角色不需要"]})
+    if can_view_id_card and not actor.is_super:
+        raise Forbidden("只有系统管理员可以授予查看身份证号的权限", fields={"can_view_id_card": ["无权授予"]})
+    member.role, member.managed_org = role, managed
+    if can_view_id_card is not None:
+        member.can_view_id_card = can_view_id_card
+    audit.record(actor, "member.set_role", "member", member.id,
+                 {"role": role.value, "managed_org_id": managed_org_id, "can_view_id_card": can_view_id_card})
+    db.session.flush()
+    return member
+
+
+def set_status(actor: Actor, member: Member, status: AccountStatus) -> Member:
+    """Enables or disables an account; disabling ends every session at once (audited)."""
+    authorize_member(actor, Action.MANAGE, member)
+    member.status = status
+    if status == AccountStatus.DISABLED:
+        revoke_sessions(member.id, "account_disabled")
+    audit.record(actor, "member.set_status", "member", member.id, {"status": status.value})
+    db.session.flush()
+    return member
+
+
+def revoke_sessions(member_id: int, reason: str, keep: str | None = None) -> None:
+    stmt = update(AuthSession).where(AuthSession.member_id == member_id, AuthSession.revoked_at.is_(None))
+    if keep:
+        stmt = stmt.where(AuthSession.id != keep)
+    db.session.execute(stmt.values(revoked_at=utcnow(), revoke_reason=reason)
+                       .execution_options(synchronize_session=False))
+
+
+def id_card_of(actor: Actor, member: Member, reveal: bool = False) -> str | None:
+    """The ID-card number, masked; in full only when asked for and allowed (then audited)."""
+    if member.id_card_cipher is None:
+        return None
+    number = idcard.decrypt(member.id_card_cipher, settings().data_key)
+    if number is None:
+        return None
+    if not reveal:
+        return idcard.mask(number)
+    authorize_member(actor, Action.REVEAL_ID_CARD, member)
+    audit.record(actor, "member.reveal_id_card", "member", member.id)
+    return number
+
+
+def members_query(actor: Actor, org_id: int | None, descendants: bool, q: str | None = None,
+                  include_disabled: bool = False):
+    """The members the actor may see, optionally limited to one organisation or its subtree, by id."""
+    stmt = select(Member).join(Member.org).where(member_scope_clause(actor))
+    if org_id is not None:
+        org = get_org_for(actor, org_id)
+        authorize_org(actor, Action.READ, org)
+        stmt = stmt.where(subtree_clause(org) if descendants else Member.org_id == org.id)
+    if not include_disabled:
+        stmt = stmt.where(Member.status == AccountStatus.ACTIVE)
+    if q:
+        like = f"%{q.strip()}%"
+        stmt = stmt.where((Member.name.like(like)) | (Member.mobile == q.strip()) | (Member.member_no == q.strip()))
+    return stmt.order_by(Member.id)

@@ -1,0 +1,144 @@
+"""Settings: one environment variable each, with a typed parse and a default that serves the embedded setup.
+
+`load_settings()` reads the environment once, in `create_app`; nothing here runs at import time.
+A production start without its secrets fails here, not at the first request.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; raised at start-up."""
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+@dataclass
+class Settings:
+    # development | testing | production. Production (the default, so a forgotten variable fails safe)
+    # requires SECRET_KEY and DATA_KEY and refuses the WeChat sandbox.
+    app_env: str = "production"
+    # Signs tokens. Required outside development/testing.
+    secret_key: str = ""
+    # Fernet key (urlsafe base64, 32 bytes) for personal data at rest (ID-card numbers).
+    # Outside production it is derived from SECRET_KEY so the demo needs no setup.
+    data_key: str = ""
+    # SQLAlchemy URL. Default: SQLite under instance/. Production: mysql+pymysql://user:pw@host/db
+    # (charset=utf8mb4 is added when missing).
+    database_url: str = ""
+    # Redis for RQ jobs, rate limits and shared caches. Unset: jobs run in-process at once.
+    redis_url: str | None = None
+    # Object storage: "local" (files under STORAGE_DIR) or "qiniu" (arrives with the photo-evidence issue).
+    storage: str = "local"
+    storage_dir: str = ""
+    # Time zone of business dates (duty days, meeting periods). Timestamps are stored in UTC.
+    tz: str = "Asia/Shanghai"
+    # Lifetime of access tokens (minutes) and refresh tokens (days).
+    access_token_minutes: int = 15
+    refresh_token_days: int = 30
+    # Failed logins per username before it is locked, and for how long.
+    login_max_failures: int = 5
+    login_lock_minutes: int = 15
+    # Flask-Limiter rule for the login endpoint, per client address.
+    login_rate_limit: str = "30 per minute"
+    # Days an imported account's one-time initial password stays valid.
+    initial_password_days: int = 30
+    # Upper bound of `per_page` on every list endpoint.
+    page_size_max: int = 100
+    # Largest roster file accepted over HTTP (bytes); the CLI has no limit.
+    max_upload_bytes: int = 20 * 1024 * 1024
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.tz)
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env == "production"
+
+
+def normalise_database_url(url: str) -> str:
+    """Force utf8mb4 on MySQL/MariaDB URLs: the default utf8 (3-byte) loses rare characters in Chinese names."""
+    if url.startswith("mysql") and "charset=" not in url:
+        url += ("&" if "?" in url else "?") + "charset=utf8mb4"
+    return url
+
+
+def load_settings(instance_path: str, overrides: dict | None = None) -> Settings:
+    env = os.environ
+    app_env = env.get("APP_ENV") or ("development" if _bool(env.get("FLASK_DEBUG"), False) else "production")
+    s = Settings(
+        app_env=app_env,
+        secret_key=env.get("SECRET_KEY", ""),
+        data_key=env.get("DATA_KEY", ""),
+        database_url=env.get("DATABASE_URL", ""),
+        redis_url=env.get("REDIS_URL") or None,
+        storage=env.get("STORAGE", "local"),
+        storage_dir=env.get("STORAGE_DIR", ""),
+        tz=env.get("TZ") or "Asia/Shanghai",
+        access_token_minutes=_int("ACCESS_TOKEN_MINUTES", 15),
+        refresh_token_days=_int("REFRESH_TOKEN_DAYS", 30),
+        login_max_failures=_int("LOGIN_MAX_FAILURES", 5),
+        login_lock_minutes=_int("LOGIN_LOCK_MINUTES", 15),
+        login_rate_limit=env.get("LOGIN_RATE_LIMIT", "30 per minute"),
+        initial_password_days=_int("INITIAL_PASSWORD_DAYS", 30),
+        page_size_max=_int("PAGE_SIZE_MAX", 100),
+        max_upload_bytes=_int("MAX_UPLOAD_BYTES", 20 * 1024 * 1024),
+    )
+    for key, value in (overrides or {}).items():
+        if hasattr(s, key):
+            setattr(s, key, value)
+        else:
+            s.extra[key] = value
+    return _complete(s, instance_path)
+
+
+def _complete(s: Settings, instance_path: str) -> Settings:
+    if s.app_env not in {"development", "testing", "production"}:
+        raise ConfigError(f"APP_ENV must be development, testing or production, got {s.app_env!r}")
+    if s.is_production:
+        if len(s.secret_key) < 32:
+            raise ConfigError("SECRET_KEY is required in production (at least 32 characters)")
+        if not s.data_key:
+            raise ConfigError("DATA_KEY is required in production (a Fernet key)")
+    elif not s.secret_key:
+        s.secret_key = f"insecure-{s.app_env}-key-not-for-production-use"
+    if not s.data_key:
+        digest = hashlib.sha256(("data-key:" + s.secret_key).encode()).digest()
+        s.data_key = base64.urlsafe_b64encode(digest).decode()
+    if not s.database_url:
+        s.database_url = "sqlite:///" + str(Path(instance_path) / "party.db")
+    s.database_url = normalise_database_url(s.database_url)
+    if not s.storage_dir:
+        s.storage_dir = str(Path(instance_path) / "storage")
+    if s.storage not in {"local", "qiniu"}:
+        raise ConfigError(f"STORAGE must be local or qiniu, got {s.storage!r}")
+    if s.storage == "qiniu":
+        raise ConfigError("STORAGE=qiniu: the Qiniu adapter is not part of this release yet; use local")
+    try:
+        s.zone  # noqa: B018 - validates TZ
+    except Exception as exc:  # ZoneInfoNotFoundError and ValueError
+        raise ConfigError(f"TZ is not a known time zone: {s.tz!r}") from exc
+    return s
