@@ -32,9 +32,10 @@ def job(*, queue: str = "default", timeout: int = 600, retry: Retry | None = Non
     def decorate(fn):
         @wraps(fn)
         def run(*args, **kwargs):
-            if get_current_job() is not None:
-                # In a forked RQ work-horse: never reuse the parent's pooled connections.
-                db.engine.dispose(close=False)
+            if get_current_job() is None:
+                return fn(*args, **kwargs)  # in-process: the caller owns the session
+            # In a forked RQ work-horse: never reuse the parent's pooled connections.
+            db.engine.dispose(close=False)
             try:
                 return fn(*args, **kwargs)
             finally:
