@@ -5,7 +5,7 @@ All functions flush, none commits: the view, CLI command or job commits once.
 
 from __future__ import annotations
 
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import case, func, literal, select, update
 
 from models import AccountStatus, CoordSys, Member, Organisation, OrgKind, OrgLevel, Role, db
 from services import audit
@@ -193,7 +193,7 @@ def breadcrumb(org: Organisation) -> list[dict]:
 def subtree_stats(org: Organisation) -> dict:
     """Counts below `org` (itself included): organisations, branches and active members; two queries."""
     orgs = db.session.execute(
-        select(func.count(), func.sum(Organisation.kind.in_([OrgKind.BRANCH, OrgKind.JOINT_BRANCH])))
+        select(func.count(), func.sum(case((Organisation.kind.in_([OrgKind.BRANCH, OrgKind.JOINT_BRANCH]), 1), else_=0)))
         .where(subtree_clause(org), Organisation.active.is_(True))
     ).one()
     members = db.session.scalar(
