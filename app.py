@@ -18,16 +18,42 @@ from services.settings import load_settings
 migrate = Migrate()
 log = logging.getLogger(__name__)
 
-HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-              409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "invalid", 429: "rate_limited"}
-HTTP_MESSAGES = {400: "请求有误", 401: "请先登录", 403: "没有权限执行此操作", 404: "对象不存在", 405: "不支持该请求方法",
-                 409: "数据冲突", 413: "上传的文件过大", 415: "不支持的内容类型", 422: "提交的数据有误",
-                 429: "操作过于频繁，请稍后再试", 500: "服务器内部错误，请稍后再试"}
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "rate_limited",
+}
+HTTP_MESSAGES = {
+    400: "请求有误",
+    401: "请先登录",
+    403: "没有权限执行此操作",
+    404: "对象不存在",
+    405: "不支持该请求方法",
+    409: "数据冲突",
+    413: "上传的文件过大",
+    415: "不支持的内容类型",
+    422: "提交的数据有误",
+    429: "操作过于频繁，请稍后再试",
+    500: "服务器内部错误，请稍后再试",
+}
 
 
 def create_app(config: dict | None = None) -> APIFlask:
-    app = APIFlask(__name__, title="智慧党建云 API", version="1.0", spec_path="/api/openapi.json",
-                   docs_path="/api/docs", instance_relative_config=True)
+    app = APIFlask(
+        __name__,
+        title="智慧党建云 API",
+        version="1.0",
+        spec_path="/api/openapi.json",
+        docs_path="/api/docs",
+        instance_relative_config=True,
+    )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     settings = load_settings(app.instance_path, config)
     app.config.update(
@@ -108,8 +134,9 @@ def _register_errors(app: APIFlask) -> None:
 
     @app.errorhandler(HTTPException)
     def werkzeug_error(error: HTTPException):
-        return envelope(error.code or 500, HTTP_CODES.get(error.code, "error"),
-                        HTTP_MESSAGES.get(error.code, "请求有误"))
+        return envelope(
+            error.code or 500, HTTP_CODES.get(error.code, "error"), HTTP_MESSAGES.get(error.code, "请求有误")
+        )
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):

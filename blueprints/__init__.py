@@ -12,6 +12,10 @@ def register_blueprints(app) -> None:
 
     for bp in (auth_bp, me_bp, orgs_bp, members_bp, audit_bp):
         app.register_blueprint(bp)
+    if not app.config["SETTINGS"].is_production:
+        from blueprints.demo import bp as demo_bp
+
+        app.register_blueprint(demo_bp)
 
     @app.spec_processor
     def mark_security(spec):

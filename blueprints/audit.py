@@ -22,8 +22,16 @@ class AuditQuery(PageQuery):
 
 
 def entry_json(e: AuditEntry) -> dict:
-    return {"id": e.id, "actor_id": e.actor_id, "action": e.action, "object_type": e.object_type,
-            "object_id": e.object_id, "ip": e.ip, "created_at": iso_local(e.created_at), "detail": e.detail}
+    return {
+        "id": e.id,
+        "actor_id": e.actor_id,
+        "action": e.action,
+        "object_type": e.object_type,
+        "object_id": e.object_id,
+        "ip": e.ip,
+        "created_at": iso_local(e.created_at),
+        "detail": e.detail,
+    }
 
 
 @bp.get("")
@@ -36,5 +44,6 @@ def list_entries(query_data):
     for key in ("object_type", "object_id", "actor_id", "action"):
         if query_data.get(key) is not None:
             stmt = stmt.where(getattr(AuditEntry, key) == query_data[key])
-    return page_out(paginate(stmt.order_by(AuditEntry.id.desc()), query_data["page"], query_data["per_page"]),
-                    entry_json)
+    return page_out(
+        paginate(stmt.order_by(AuditEntry.id.desc()), query_data["page"], query_data["per_page"]), entry_json
+    )

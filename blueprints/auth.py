@@ -18,8 +18,9 @@ bp = APIBlueprint("auth", __name__, url_prefix="/api/auth", tag="登录与账号
 
 
 class LoginIn(BaseSchema):
-    username = fields.String(required=True, validate=validators.Length(min=1, max=64),
-                             metadata={"description": "手机号或党员编号"})
+    username = fields.String(
+        required=True, validate=validators.Length(min=1, max=64), metadata={"description": "手机号或党员编号"}
+    )
     password = fields.String(required=True, validate=validators.Length(min=1, max=128))
 
 

@@ -37,7 +37,9 @@ def seed_demo_command(scale: str, accounts_out: str | None, quiet: bool) -> None
         summary = seed_demo(scale, accounts_out=accounts_out, progress=not quiet)
     except AppError as exc:
         raise _fail(exc) from exc
-    click.echo(f"已生成 {summary['organisations']} 个组织、{summary['members']} 名党员，用时 {summary['seconds']:.1f} 秒")
+    click.echo(
+        f"已生成 {summary['organisations']} 个组织、{summary['members']} 名党员，用时 {summary['seconds']:.1f} 秒"
+    )
 
 
 @click.command("import-roster")
@@ -47,8 +49,8 @@ def seed_demo_command(scale: str, accounts_out: str | None, quiet: bool) -> None
 @with_appcontext
 def import_roster_command(path: str, kind: str, passwords_out: str | None) -> None:
     """Imports organisations or members from .xlsx/.csv, all rows or none."""
-    sheet = roster_import.read_roster(Path(path).name, Path(path).read_bytes())
     try:
+        sheet = roster_import.read_roster(Path(path).name, Path(path).read_bytes())
         with click.progressbar(length=len(sheet.rows), label="写入") as bar:
             run = roster_import.import_members if kind == "members" else roster_import.import_orgs
             result = run(SYSTEM, sheet, progress=bar.update)
@@ -100,11 +102,50 @@ def set_password_command(username: str, password: str, super_admin: bool) -> Non
     click.echo(f"已设置 {member.name}（{member.mobile}）的密码")
 
 
+ROLE_NAMES = {"super_admin": "系统管理员", "dept_admin": "组织部管理员", "secretary": "支部书记", "member": "党员"}
+
+
+def demo_accounts_path() -> Path:
+    from flask import current_app
+
+    return Path(current_app.instance_path) / "demo-accounts.json"
+
+
+@click.command("demo-setup")
+@with_appcontext
+def demo_setup_command() -> None:
+    """Brings the database to the latest schema, seeds the small demo city once, and prints the logins."""
+    from flask_migrate import upgrade
+
+    from services.seed import seed_demo
+
+    upgrade()
+    path = demo_accounts_path()
+    if db.session.scalar(select(Organisation.id).limit(1)) is None:
+        seed_demo("small", accounts_out=str(path), progress=True)
+    if not path.exists():
+        raise click.ClickException(f"数据库已有数据但缺少 {path}；运行 make clean-demo 后重试")
+    accounts = json.loads(path.read_text("utf-8"))["accounts"]
+    click.echo("\n演示账号（密码相同）：")
+    for a in accounts:
+        click.echo(
+            f"  {ROLE_NAMES.get(a['role'], a['role']):<8} {a['username']}  {a['password']}  "
+            f"{a.get('org_name', '')}（组织ID {a['org_id']}）"
+        )
+    click.echo("\n服务地址 http://127.0.0.1:5000  接口文档 http://127.0.0.1:5000/api/docs\n")
+
+
 def register_cli(app) -> None:
     from tasks.worker import worker_command
 
-    for command in (seed_demo_command, import_roster_command, export_members_command, set_password_command,
-                    worker_command):
+    for command in (
+        seed_demo_command,
+        import_roster_command,
+        export_members_command,
+        set_password_command,
+        worker_command,
+        demo_setup_command,
+    ):
         app.cli.add_command(command)
 
 

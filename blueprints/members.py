@@ -70,8 +70,9 @@ class ExportIn(BaseSchema):
 @bp.doc(summary="党员名册", description="org_id 指定组织；descendants=1 包含全部下级组织。")
 def list_members(query_data):
     actor = current_actor()
-    stmt = member_service.members_query(actor, query_data.get("org_id"), query_data["descendants"],
-                                        query_data.get("q"), query_data["include_disabled"])
+    stmt = member_service.members_query(
+        actor, query_data.get("org_id"), query_data["descendants"], query_data.get("q"), query_data["include_disabled"]
+    )
     page = paginate(stmt, query_data["page"], query_data["per_page"])
     return page_out(page, lambda m: member_json(actor, m))
 
@@ -137,8 +138,9 @@ def move_member(member_id, json_data):
 def set_role(member_id, json_data):
     actor = current_actor()
     member = get_member_for(actor, member_id)
-    member_service.set_role(actor, member, json_data["role"], json_data.get("managed_org_id"),
-                            json_data.get("can_view_id_card"))
+    member_service.set_role(
+        actor, member, json_data["role"], json_data.get("managed_org_id"), json_data.get("can_view_id_card")
+    )
     db.session.commit()
     return member_json(actor, member)
 
@@ -168,8 +170,10 @@ def reset_password(member_id):
 
 @bp.post("/import")
 @login_required
-@bp.doc(summary="导入党员（.xlsx/.csv）",
-        description="先检查全部行；任何一行有误则不写入，返回每个错误的行号、列和原因。成功时返回各账号的一次性初始密码。")
+@bp.doc(
+    summary="导入党员（.xlsx/.csv）",
+    description="先检查全部行；任何一行有误则不写入，返回每个错误的行号、列和原因。成功时返回各账号的一次性初始密码。",
+)
 def import_members():
     actor = current_actor()
     require_role(actor, Role.DEPT_ADMIN)
@@ -204,5 +208,9 @@ def get_export(export_id):
 @bp.doc(summary="下载导出的名册")
 def download_export(export_id):
     export = exports.get_export_for(current_actor(), export_id, ready=True)
-    return send_file(exports.open_file(export), as_attachment=True, download_name=exports.file_name(export),
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return send_file(
+        exports.open_file(export),
+        as_attachment=True,
+        download_name=exports.file_name(export),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )

@@ -9,12 +9,11 @@ from sqlalchemy import select
 from blueprints.presenters import org_json
 from blueprints.schemas import BaseSchema, PageQuery, page_out
 from blueprints.security import current_actor, login_required
-from models import CoordSys, Organisation, OrgKind, OrgLevel, db
+from models import CoordSys, Organisation, OrgKind, OrgLevel, Role, db
 from services import orgs as org_service
 from services import roster_import
 from services.authz import Action, get_org_for, org_scope_clause, require_role
 from services.listing import paginate
-from models import Role
 
 bp = APIBlueprint("orgs", __name__, url_prefix="/api/orgs", tag="组织")
 
@@ -23,7 +22,9 @@ PHONE = validators.Regexp(r"^[0-9\-+ ]{5,20}$", error="联系电话格式不正�
 
 class OrgFields(BaseSchema):
     name = fields.String(validate=validators.Length(min=1, max=100))
-    code = fields.String(validate=validators.Regexp(r"^[A-Za-z0-9\-_]{2,32}$", error="组织编码应为2到32位字母、数字、-或_"))
+    code = fields.String(
+        validate=validators.Regexp(r"^[A-Za-z0-9\-_]{2,32}$", error="组织编码应为2到32位字母、数字、-或_")
+    )
     kind = fields.Enum(OrgKind, by_value=True)
     level = fields.Enum(OrgLevel, by_value=True)
     contact_phone = fields.String(allow_none=True, validate=PHONE)
@@ -136,8 +137,9 @@ def children(org_id, query_data):
 
 @bp.post("/import")
 @login_required
-@bp.doc(summary="导入组织（.xlsx/.csv）",
-        description="先检查全部行；任何一行有误则不写入，返回每个错误的行号、列和原因。")
+@bp.doc(
+    summary="导入组织（.xlsx/.csv）", description="先检查全部行；任何一行有误则不写入，返回每个错误的行号、列和原因。"
+)
 def import_orgs():
     actor = current_actor()
     require_role(actor, Role.DEPT_ADMIN)

@@ -60,8 +60,10 @@ class PageMeta(BaseSchema):
 
 
 def page_out(page, present) -> dict:
-    return {"items": [present(i) for i in page.items],
-            "meta": {"total": page.total, "page": page.page, "per_page": page.per_page}}
+    return {
+        "items": [present(i) for i in page.items],
+        "meta": {"total": page.total, "page": page.page, "per_page": page.per_page},
+    }
 
 
 def iso_local(dt):

@@ -8,6 +8,19 @@ from models.member import AccountStatus, Gender, Member, PartyStatus, Role
 from models.org import CoordSys, Organisation, OrgKind, OrgLevel
 
 __all__ = [
-    "AccountStatus", "AuditEntry", "AuthSession", "CoordSys", "ExportStatus", "Gender", "LoginThrottle",
-    "Member", "MemberExport", "Organisation", "OrgKind", "OrgLevel", "PartyStatus", "Role", "db",
+    "AccountStatus",
+    "AuditEntry",
+    "AuthSession",
+    "CoordSys",
+    "ExportStatus",
+    "Gender",
+    "LoginThrottle",
+    "Member",
+    "MemberExport",
+    "Organisation",
+    "OrgKind",
+    "OrgLevel",
+    "PartyStatus",
+    "Role",
+    "db",
 ]

@@ -19,8 +19,12 @@ class Role(enum.StrEnum):
     SUPER_ADMIN = "super_admin"  # the platform operator: everything
 
 
-ROLE_LABELS = {Role.MEMBER: "党员", Role.SECRETARY: "书记", Role.DEPT_ADMIN: "组织部管理员",
-               Role.SUPER_ADMIN: "系统管理员"}
+ROLE_LABELS = {
+    Role.MEMBER: "党员",
+    Role.SECRETARY: "书记",
+    Role.DEPT_ADMIN: "组织部管理员",
+    Role.SUPER_ADMIN: "系统管理员",
+}
 
 
 class Gender(enum.StrEnum):

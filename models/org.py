@@ -62,8 +62,9 @@ class CoordSys(enum.StrEnum):
 
 def _enum(cls):
     # Store the value (e.g. "county"), not the member name; a plain VARCHAR keeps migrations portable.
-    return Enum(cls, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e],
-                validate_strings=True)
+    return Enum(
+        cls, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e], validate_strings=True
+    )
 
 
 class Organisation(TimestampMixin, db.Model):

@@ -84,8 +84,11 @@ def _password_matches(member: Member, password: str) -> bool:
     if member.password_hash:
         return passwords.verify_password(member.password_hash, password, _profile())
     passwords.burn_verify_time(_profile())
-    if member.initial_password_digest and member.initial_password_expires_at and \
-            member.initial_password_expires_at > utcnow():
+    if (
+        member.initial_password_digest
+        and member.initial_password_expires_at
+        and member.initial_password_expires_at > utcnow()
+    ):
         expected = passwords.initial_digest(password, settings().secret_key)
         return hmac.compare_digest(expected, member.initial_password_digest)
     return False
@@ -93,9 +96,14 @@ def _password_matches(member: Member, password: str) -> bool:
 
 def start_session(member: Member, ip: str | None, user_agent: str | None) -> dict:
     """Creates a session and returns its tokens (audited as a login)."""
-    session = AuthSession(id=secrets.token_hex(16), member_id=member.id, refresh_jti="",
-                          expires_at=utcnow() + timedelta(days=settings().refresh_token_days),
-                          ip=ip, user_agent=(user_agent or "")[:200])
+    session = AuthSession(
+        id=secrets.token_hex(16),
+        member_id=member.id,
+        refresh_jti="",
+        expires_at=utcnow() + timedelta(days=settings().refresh_token_days),
+        ip=ip,
+        user_agent=(user_agent or "")[:200],
+    )
     db.session.add(session)
     tokens = _mint(member, session)
     audit.record(Actor(member, ip), "auth.login", "member", member.id, {"sid": session.id})
@@ -105,11 +113,16 @@ def start_session(member: Member, ip: str | None, user_agent: str | None) -> dic
 def _mint(member: Member, session: AuthSession) -> dict:
     claims = {"sid": session.id}
     access = create_access_token(identity=str(member.id), additional_claims=claims)
-    refresh = create_refresh_token(identity=str(member.id), additional_claims=claims,
-                                   expires_delta=session.expires_at - utcnow())
+    refresh = create_refresh_token(
+        identity=str(member.id), additional_claims=claims, expires_delta=session.expires_at - utcnow()
+    )
     session.refresh_jti = decode_token(refresh)["jti"]
-    return {"access_token": access, "refresh_token": refresh, "token_type": "Bearer",
-            "expires_in": settings().access_token_minutes * 60}
+    return {
+        "access_token": access,
+        "refresh_token": refresh,
+        "token_type": "Bearer",
+        "expires_in": settings().access_token_minutes * 60,
+    }
 
 
 def live_session(sid: str | None) -> AuthSession | None:
@@ -149,8 +162,11 @@ def change_password(actor: Actor, current: str, new: str, sid: str | None) -> No
         raise Invalid("当前密码不正确", fields={"current_password": ["当前密码不正确"]})
     if hmac.compare_digest(current, new):
         raise Invalid("新密码不能与当前密码相同", fields={"new_password": ["新密码不能与当前密码相同"]})
-    personal = (member.mobile, member.member_no or "",
-                member.birth_date.strftime("%Y%m%d") if member.birth_date else "")
+    personal = (
+        member.mobile,
+        member.member_no or "",
+        member.birth_date.strftime("%Y%m%d") if member.birth_date else "",
+    )
     passwords.check_policy(new, personal=personal)
     member.password_hash = passwords.hash_password(new, _profile())
     member.initial_password_digest = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from sqlalchemy import false, or_, true
+from sqlalchemy import or_, true
 
 from models import Member, Organisation, Role, db
 from services.errors import Forbidden, NotFound
@@ -111,9 +111,8 @@ def authorize_member(actor: Actor, action: Action, member: Member) -> Member:
         if actor.role == Role.DEPT_ADMIN and actor.member.can_view_id_card and not is_self:
             return member
         raise Forbidden("无权查看完整身份证号")
-    if action == Action.UPDATE:
-        if is_self or actor.role in (Role.SECRETARY, Role.DEPT_ADMIN):
-            return member
+    if action == Action.UPDATE and (is_self or actor.role in (Role.SECRETARY, Role.DEPT_ADMIN)):
+        return member
     if action == Action.MANAGE and actor.role == Role.DEPT_ADMIN and not is_self:
         return member
     raise Forbidden()
@@ -177,7 +176,17 @@ def get_member_for(actor: Actor, member_id: int, action: Action = Action.READ) -
 
 
 __all__ = [
-    "Action", "Actor", "SYSTEM", "authorize_member", "authorize_org", "can_see_member", "can_see_org",
-    "false", "get_member_for", "get_org_for", "member_scope_clause", "org_scope_clause", "outranks",
+    "Action",
+    "Actor",
+    "SYSTEM",
+    "authorize_member",
+    "authorize_org",
+    "can_see_member",
+    "can_see_org",
+    "get_member_for",
+    "get_org_for",
+    "member_scope_clause",
+    "org_scope_clause",
+    "outranks",
     "require_role",
 ]

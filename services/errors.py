@@ -11,8 +11,14 @@ class AppError(Exception):
     code = "bad_request"
     message = "请求有误"
 
-    def __init__(self, message: str | None = None, *, fields: dict | None = None, code: str | None = None,
-                 extra: dict | None = None):
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        fields: dict | None = None,
+        code: str | None = None,
+        extra: dict | None = None,
+    ):
         super().__init__(message or self.message)
         self.message = message or self.message
         self.fields = fields or {}

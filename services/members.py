@@ -19,8 +19,17 @@ from services.errors import Conflict, Forbidden, Invalid
 from services.orgs import subtree_clause
 
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
-PERSONAL_FIELDS = {"name", "gender", "birth_date", "mobile", "id_card", "party_status", "joined_on",
-                   "is_floating", "floating_to"}
+PERSONAL_FIELDS = {
+    "name",
+    "gender",
+    "birth_date",
+    "mobile",
+    "id_card",
+    "party_status",
+    "joined_on",
+    "is_floating",
+    "floating_to",
+}
 SELF_FIELDS = {"is_floating", "floating_to"}  # a member reports where they are; the rest is the branch's record
 
 
@@ -151,8 +160,12 @@ def move_member(actor: Actor, member: Member, org_id: int) -> Member:
         return member
     if member.role == Role.SECRETARY:
         member.role = Role.MEMBER
-    db.session.execute(update(Organisation).where(Organisation.secretary_id == member.id)
-                       .values(secretary_id=None).execution_options(synchronize_session="fetch"))
+    db.session.execute(
+        update(Organisation)
+        .where(Organisation.secretary_id == member.id)
+        .values(secretary_id=None)
+        .execution_options(synchronize_session="fetch")
+    )
     member.org = target
     audit.record(actor, "member.move", "member", member.id, {"from_org_id": old_org_id, "to_org_id": target.id})
     db.session.flush()
@@ -163,8 +176,9 @@ ADMIN_LEVELS = (OrgLevel.CITY, OrgLevel.COUNTY, OrgLevel.TOWNSHIP)
 ADMIN_KINDS = (OrgKind.COMMITTEE, OrgKind.WORKING_COMMITTEE)
 
 
-def set_role(actor: Actor, member: Member, role: Role, managed_org_id: int | None = None,
-             can_view_id_card: bool | None = None) -> Member:
+def set_role(
+    actor: Actor, member: Member, role: Role, managed_org_id: int | None = None, can_view_id_card: bool | None = None
+) -> Member:
     """Grants a role. Department admins are appointed strictly below the actor's own department (audited)."""
     authorize_member(actor, Action.MANAGE, member)
     if actor.member is not None and actor.member.id == member.id:
@@ -177,8 +191,10 @@ def set_role(actor: Actor, member: Member, role: Role, managed_org_id: int | Non
             raise Invalid("请指定所管理的组织", fields={"managed_org_id": ["组织部管理员必须指定所管理的组织"]})
         managed = get_org_for(actor, managed_org_id, Action.MANAGE)
         if managed.level not in ADMIN_LEVELS or managed.kind not in ADMIN_KINDS:
-            raise Invalid("组织部管理员只能管理市、县区、乡镇街道的党委或党工委",
-                          fields={"managed_org_id": ["应为市、县区或乡镇街道的党委、党工委"]})
+            raise Invalid(
+                "组织部管理员只能管理市、县区、乡镇街道的党委或党工委",
+                fields={"managed_org_id": ["应为市、县区或乡镇街道的党委、党工委"]},
+            )
     elif managed_org_id is not None:
         raise Invalid("只有组织部管理员需要指定所管理的组织", fields={"managed_org_id": ["此角色不需要"]})
     if can_view_id_card and not actor.is_super:
@@ -186,8 +202,13 @@ def set_role(actor: Actor, member: Member, role: Role, managed_org_id: int | Non
     member.role, member.managed_org = role, managed
     if can_view_id_card is not None:
         member.can_view_id_card = can_view_id_card
-    audit.record(actor, "member.set_role", "member", member.id,
-                 {"role": role.value, "managed_org_id": managed_org_id, "can_view_id_card": can_view_id_card})
+    audit.record(
+        actor,
+        "member.set_role",
+        "member",
+        member.id,
+        {"role": role.value, "managed_org_id": managed_org_id, "can_view_id_card": can_view_id_card},
+    )
     db.session.flush()
     return member
 
@@ -207,8 +228,9 @@ def revoke_sessions(member_id: int, reason: str, keep: str | None = None) -> Non
     stmt = update(AuthSession).where(AuthSession.member_id == member_id, AuthSession.revoked_at.is_(None))
     if keep:
         stmt = stmt.where(AuthSession.id != keep)
-    db.session.execute(stmt.values(revoked_at=utcnow(), revoke_reason=reason)
-                       .execution_options(synchronize_session=False))
+    db.session.execute(
+        stmt.values(revoked_at=utcnow(), revoke_reason=reason).execution_options(synchronize_session=False)
+    )
 
 
 def id_card_of(actor: Actor, member: Member, reveal: bool = False) -> str | None:
@@ -225,8 +247,9 @@ def id_card_of(actor: Actor, member: Member, reveal: bool = False) -> str | None
     return number
 
 
-def members_query(actor: Actor, org_id: int | None, descendants: bool, q: str | None = None,
-                  include_disabled: bool = False):
+def members_query(
+    actor: Actor, org_id: int | None, descendants: bool, q: str | None = None, include_disabled: bool = False
+):
     """The members the actor may see, optionally limited to one organisation or its subtree, by id."""
     stmt = select(Member).join(Member.org).where(member_scope_clause(actor))
     if org_id is not None:

@@ -34,7 +34,9 @@ def check_placement(kind: OrgKind, level: OrgLevel, parent: Organisation | None)
     if not parent.active:
         raise Invalid("上级组织已撤销", fields={"parent_id": ["上级组织已撤销"]})
     if level.rank < parent.level.rank:
-        raise Invalid("下级组织的层级不能高于上级", fields={"level": [f"不能高于上级组织的层级（{parent.level.label}）"]})
+        raise Invalid(
+            "下级组织的层级不能高于上级", fields={"level": [f"不能高于上级组织的层级（{parent.level.label}）"]}
+        )
 
 
 def check_unique_code(code: str, exclude_id: int | None = None) -> None:
@@ -109,8 +111,10 @@ def _check_venue(fields: dict) -> None:
     if lat is None and lng is None:
         return
     if lat is None or lng is None or sys_ is None:
-        raise Invalid("驻地位置需要同时提供纬度、经度和坐标系",
-                      fields={k: ["需要同时提供"] for k in ("venue_lat", "venue_lng", "venue_coord_sys")})
+        raise Invalid(
+            "驻地位置需要同时提供纬度、经度和坐标系",
+            fields={k: ["需要同时提供"] for k in ("venue_lat", "venue_lng", "venue_coord_sys")},
+        )
     problems = check_position(lat, lng, prefix="venue_")
     if problems:
         raise Invalid("驻地位置无效", fields=problems)
@@ -143,17 +147,22 @@ def move_org(actor: Actor, org: Organisation, new_parent_id: int) -> Organisatio
     db.session.execute(
         update(Organisation)
         .where(Organisation.path.like(old_path + "%"))
-        .values(path=literal(new_path) + func.substr(Organisation.path, len(old_path) + 1),
-                depth=Organisation.depth + depth_delta)
+        .values(
+            path=literal(new_path) + func.substr(Organisation.path, len(old_path) + 1),
+            depth=Organisation.depth + depth_delta,
+        )
         .execution_options(synchronize_session=False)
     )
     db.session.execute(
-        update(Organisation).where(Organisation.id == org.id).values(parent_id=new_parent.id)
+        update(Organisation)
+        .where(Organisation.id == org.id)
+        .values(parent_id=new_parent.id)
         .execution_options(synchronize_session=False)
     )
     db.session.expire_all()
-    audit.record(actor, "org.move", "organisation", org.id,
-                 {"from_parent_id": old_parent_id, "to_parent_id": new_parent.id})
+    audit.record(
+        actor, "org.move", "organisation", org.id, {"from_parent_id": old_parent_id, "to_parent_id": new_parent.id}
+    )
     db.session.flush()
     return db.session.get(Organisation, org.id)
 
@@ -161,12 +170,14 @@ def move_org(actor: Actor, org: Organisation, new_parent_id: int) -> Organisatio
 def deactivate_org(actor: Actor, org: Organisation) -> Organisation:
     """Marks `org` as revoked; refused while it still has active children or members (audited)."""
     authorize_org(actor, Action.MANAGE, org)
-    child = db.session.scalar(select(Organisation.id).where(Organisation.parent_id == org.id,
-                                                            Organisation.active.is_(True)).limit(1))
+    child = db.session.scalar(
+        select(Organisation.id).where(Organisation.parent_id == org.id, Organisation.active.is_(True)).limit(1)
+    )
     if child is not None:
         raise Conflict("该组织下还有未撤销的下级组织")
-    member = db.session.scalar(select(Member.id).where(Member.org_id == org.id,
-                                                       Member.status == AccountStatus.ACTIVE).limit(1))
+    member = db.session.scalar(
+        select(Member.id).where(Member.org_id == org.id, Member.status == AccountStatus.ACTIVE).limit(1)
+    )
     if member is not None:
         raise Conflict("该组织还有在册党员，请先转出")
     org.active = False
@@ -193,11 +204,11 @@ def breadcrumb(org: Organisation) -> list[dict]:
 def subtree_stats(org: Organisation) -> dict:
     """Counts below `org` (itself included): organisations, branches and active members; two queries."""
     orgs = db.session.execute(
-        select(func.count(), func.sum(case((Organisation.kind.in_([OrgKind.BRANCH, OrgKind.JOINT_BRANCH]), 1), else_=0)))
-        .where(subtree_clause(org), Organisation.active.is_(True))
+        select(
+            func.count(), func.sum(case((Organisation.kind.in_([OrgKind.BRANCH, OrgKind.JOINT_BRANCH]), 1), else_=0))
+        ).where(subtree_clause(org), Organisation.active.is_(True))
     ).one()
     members = db.session.scalar(
-        select(func.count(Member.id)).join(Member.org)
-        .where(subtree_clause(org), Member.status == AccountStatus.ACTIVE)
+        select(func.count(Member.id)).join(Member.org).where(subtree_clause(org), Member.status == AccountStatus.ACTIVE)
     )
     return {"organisations": orgs[0], "branches": int(orgs[1] or 0), "members": members}

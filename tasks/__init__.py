@@ -55,5 +55,12 @@ def enqueue(fn, *args, job_id: str | None = None):
         return None
     opts = fn.rq_options
     queue = Queue(opts["queue"], connection=conn)
-    return queue.enqueue(fn, *args, job_id=job_id, job_timeout=opts["timeout"], retry=opts["retry"],
-                         result_ttl=86400, failure_ttl=7 * 86400)
+    return queue.enqueue(
+        fn,
+        *args,
+        job_id=job_id,
+        job_timeout=opts["timeout"],
+        retry=opts["retry"],
+        result_ttl=86400,
+        failure_ttl=7 * 86400,
+    )

@@ -27,12 +27,15 @@ BACKENDS = ["sqlite"] + (["mysql"] if MYSQL_URL else [])
 
 
 def pytest_report_header(config):
-    return [f"backends: {', '.join(BACKENDS)}; redis: {'db %d of %s' % (REDIS_TEST_DB, REDIS_URL) if REDIS_URL else 'none'}"]
+    redis_note = f"db {REDIS_TEST_DB} of {REDIS_URL}" if REDIS_URL else "none"
+    return [f"backends: {', '.join(BACKENDS)}; redis: {redis_note}"]
 
 
 def pytest_sessionstart(session):
     if IN_CI and not (MYSQL_URL and REDIS_URL):
-        raise pytest.UsageError("CI=true but TEST_MYSQL_URL/TEST_REDIS_URL are not set: MariaDB and Redis tests must run")
+        raise pytest.UsageError(
+            "CI=true but TEST_MYSQL_URL/TEST_REDIS_URL are not set: MariaDB and Redis tests must run"
+        )
 
 
 def redis_test_url() -> str | None:
@@ -81,8 +84,13 @@ def _make_database(backend: str, tmp: Path) -> tuple[str, callable]:
 def make_app(database_url: str, tmp: Path, **overrides):
     from app import create_app
 
-    config = {"app_env": "testing", "database_url": database_url, "storage_dir": str(tmp / "storage"),
-              "RATELIMIT_ENABLED": False, **overrides}
+    config = {
+        "app_env": "testing",
+        "database_url": database_url,
+        "storage_dir": str(tmp / "storage"),
+        "RATELIMIT_ENABLED": False,
+        **overrides,
+    }
     return create_app(config)
 
 

@@ -23,13 +23,19 @@ def make_id_card(birth: date, region: str = "522401", seq: int = 123) -> str:
 
 
 def org(parent, name, kind=OrgKind.BRANCH, level=OrgLevel.VILLAGE, **extra):
-    return create_org(SYSTEM, parent_id=parent.id if parent else None, name=name, code=f"T{next(_codes):05d}",
-                      kind=kind, level=level, **extra)
+    return create_org(
+        SYSTEM,
+        parent_id=parent.id if parent else None,
+        name=name,
+        code=f"T{next(_codes):05d}",
+        kind=kind,
+        level=level,
+        **extra,
+    )
 
 
 def member(branch, name="测试党员", role=Role.MEMBER, managed=None, password=PASSWORD, **extra):
-    data = {"name": name, "gender": "male", "mobile": str(next(_mobiles)), "birth_date": date(1980, 5, 17),
-            **extra}
+    data = {"name": name, "gender": "male", "mobile": str(next(_mobiles)), "birth_date": date(1980, 5, 17), **extra}
     m, _initial = member_service.create_member(SYSTEM, branch.id, data)
     if role != Role.MEMBER:
         member_service.set_role(SYSTEM, m, role, managed.id if managed else None)
@@ -43,8 +49,9 @@ def build_world() -> SimpleNamespace:
     agency branches for the departments, and one account of every role at sibling places."""
     w = SimpleNamespace()
     C, T, V = OrgLevel.COUNTY, OrgLevel.TOWNSHIP, OrgLevel.VILLAGE
-    w.city = org(None, "测试市委", OrgKind.COMMITTEE, OrgLevel.CITY, venue_lat=26.58, venue_lng=106.71,
-                 venue_coord_sys="wgs84")
+    w.city = org(
+        None, "测试市委", OrgKind.COMMITTEE, OrgLevel.CITY, venue_lat=26.58, venue_lng=106.71, venue_coord_sys="wgs84"
+    )
     w.city_agency = org(w.city, "市委组织部机关党支部", OrgKind.BRANCH, OrgLevel.CITY)
     w.county_a = org(w.city, "甲县委", OrgKind.COMMITTEE, C)
     w.county_b = org(w.city, "乙县委", OrgKind.COMMITTEE, C)

@@ -125,8 +125,9 @@ def test_expired_session_is_refused(client, world):
 
 
 def _new_member_with_initial_password(world):
-    m, initial = member_service.create_member(SYSTEM, world.v1.id, {"name": "新党员", "gender": "female",
-                                                                     "mobile": "13712345678"})
+    m, initial = member_service.create_member(
+        SYSTEM, world.v1.id, {"name": "新党员", "gender": "female", "mobile": "13712345678"}
+    )
     db.session.commit()
     return m, initial
 
@@ -153,14 +154,17 @@ def test_expired_initial_password_is_refused(client, world):
     assert login(client, m.mobile, initial).status_code == 401
 
 
-@pytest.mark.parametrize("new, field_msg", [
-    ("Ab1", "密码长度应为8到64个字符"),
-    ("A" * 30 + "b1" * 20, "密码长度应为8到64个字符"),
-    ("abcdefghij", "密码至少包含字母、数字、符号中的两类"),
-    ("password123", "密码过于常见，请换一个"),
-    ("Woaini1314", "密码过于常见，请换一个"),
-    ("x13712345678", "密码不能包含手机号、党员编号或出生日期"),
-])
+@pytest.mark.parametrize(
+    "new, field_msg",
+    [
+        ("Ab1", "密码长度应为8到64个字符"),
+        ("A" * 30 + "b1" * 20, "密码长度应为8到64个字符"),
+        ("abcdefghij", "密码至少包含字母、数字、符号中的两类"),
+        ("password123", "密码过于常见，请换一个"),
+        ("Woaini1314", "密码过于常见，请换一个"),
+        ("x13712345678", "密码不能包含手机号、党员编号或出生日期"),
+    ],
+)
 def test_password_policy(client, world, new, field_msg):
     m, initial = _new_member_with_initial_password(world)
     h = bearer(login(client, m.mobile, initial).json["access_token"])
@@ -174,11 +178,17 @@ def test_password_policy(client, world, new, field_msg):
 def test_change_password_checks_current_and_ends_other_sessions(client, world):
     a = login(client, world.member_v1.mobile).json
     b = login(client, world.member_v1.mobile).json
-    bad = client.post("/api/auth/password", headers=bearer(a["access_token"]),
-                      json={"current_password": "nope", "new_password": "Hongqi@2026"})
+    bad = client.post(
+        "/api/auth/password",
+        headers=bearer(a["access_token"]),
+        json={"current_password": "nope", "new_password": "Hongqi@2026"},
+    )
     assert bad.status_code == 422 and "current_password" in bad.json["error"]["fields"]
-    ok = client.post("/api/auth/password", headers=bearer(a["access_token"]),
-                     json={"current_password": PASSWORD, "new_password": "Hongqi@2026"})
+    ok = client.post(
+        "/api/auth/password",
+        headers=bearer(a["access_token"]),
+        json={"current_password": PASSWORD, "new_password": "Hongqi@2026"},
+    )
     assert ok.status_code == 204
     assert client.get("/api/me", headers=bearer(a["access_token"])).status_code == 200
     assert client.get("/api/me", headers=bearer(b["access_token"])).status_code == 401
@@ -200,8 +210,13 @@ def test_login_rate_limit_per_address(backend, tmp_path):
     from tests.conftest import _empty_tables, make_app
     from tests.factories import build_world
 
-    app = make_app(backend["url"], tmp_path, redis_url=backend["redis_url"], RATELIMIT_ENABLED=True,
-                   login_rate_limit="3 per minute")
+    app = make_app(
+        backend["url"],
+        tmp_path,
+        redis_url=backend["redis_url"],
+        RATELIMIT_ENABLED=True,
+        login_rate_limit="3 per minute",
+    )
     with app.app_context():
         from blueprints.security import limiter
 

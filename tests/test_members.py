@@ -14,9 +14,17 @@ from tests.factories import make_id_card, member
 
 
 def new_member_body(world, **extra):
-    return {"org_id": world.v1.id, "name": "李文华", "gender": "female", "mobile": "13612345678",
-            "birth_date": "1985-03-09", "id_card": make_id_card(date(1985, 3, 9)), "party_status": "probationary",
-            "joined_on": "2025-07-01", **extra}
+    return {
+        "org_id": world.v1.id,
+        "name": "李文华",
+        "gender": "female",
+        "mobile": "13612345678",
+        "birth_date": "1985-03-09",
+        "id_card": make_id_card(date(1985, 3, 9)),
+        "party_status": "probationary",
+        "joined_on": "2025-07-01",
+        **extra,
+    }
 
 
 def test_secretary_creates_member_with_one_time_password(client, world, login_as):
@@ -34,18 +42,21 @@ def test_secretary_creates_member_with_one_time_password(client, world, login_as
     assert "initial_password" not in r.json  # shown once only
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"mobile": "12345"}, "mobile"),
-    ({"id_card": "522401198503091235"}, "id_card"),  # wrong check digit
-    ({"birth_date": "1990-01-01"}, "birth_date"),  # disagrees with the ID card
-    ({"joined_on": "2099-01-01"}, "joined_on"),
-    ({"joined_on": "1990-01-01"}, "joined_on"),  # before 18
-    ({"gender": "unknown"}, "gender"),
-    ({"name": ""}, "name"),
-    ({"role": "dept_admin"}, "role"),  # not settable here at all
-    ({"status": "disabled"}, "status"),
-    ({"org_id": None}, "org_id"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"mobile": "12345"}, "mobile"),
+        ({"id_card": "522401198503091235"}, "id_card"),  # wrong check digit
+        ({"birth_date": "1990-01-01"}, "birth_date"),  # disagrees with the ID card
+        ({"joined_on": "2099-01-01"}, "joined_on"),
+        ({"joined_on": "1990-01-01"}, "joined_on"),  # before 18
+        ({"gender": "unknown"}, "gender"),
+        ({"name": ""}, "name"),
+        ({"role": "dept_admin"}, "role"),  # not settable here at all
+        ({"status": "disabled"}, "status"),
+        ({"org_id": None}, "org_id"),
+    ],
+)
 def test_create_validation_names_the_field(client, world, login_as, change, field):
     before = db.session.query(Member).count()
     r = client.post("/api/members", json=new_member_body(world, **change), headers=login_as(world.sec_v1))
@@ -59,21 +70,26 @@ def test_duplicates_conflict(client, world, login_as):
     h = login_as(world.town_a1_admin)
     r = client.post("/api/members", json=new_member_body(world, mobile=world.member_v2.mobile), headers=h)
     assert r.status_code == 409 and "mobile" in r.json["error"]["fields"]
-    r = client.post("/api/members", json=new_member_body(world, birth_date="1980-05-17",
-                                                         id_card=make_id_card(date(1980, 5, 17))), headers=h)
+    r = client.post(
+        "/api/members",
+        json=new_member_body(world, birth_date="1980-05-17", id_card=make_id_card(date(1980, 5, 17))),
+        headers=h,
+    )
     assert r.status_code == 409 and "id_card" in r.json["error"]["fields"]  # member_v1 holds it
 
 
 def test_members_only_in_branches(client, world, login_as):
-    r = client.post("/api/members", json=new_member_body(world, org_id=world.town_a1.id),
-                    headers=login_as(world.town_a1_admin))
+    r = client.post(
+        "/api/members", json=new_member_body(world, org_id=world.town_a1.id), headers=login_as(world.town_a1_admin)
+    )
     assert r.status_code == 422 and "org_id" in r.json["error"]["fields"]
 
 
 def test_field_permissions(client, world, login_as):
     me = login_as(world.member_v1)
-    r = client.patch(f"/api/members/{world.member_v1.id}", json={"is_floating": True, "floating_to": "广东省深圳市"},
-                     headers=me)
+    r = client.patch(
+        f"/api/members/{world.member_v1.id}", json={"is_floating": True, "floating_to": "广东省深圳市"}, headers=me
+    )
     assert r.status_code == 200 and r.json["floating_to"] == "广东省深圳市"
     r = client.patch(f"/api/members/{world.member_v1.id}", json={"name": "新名字"}, headers=me)
     assert r.status_code == 403 and "name" in r.json["error"]["fields"]
@@ -82,10 +98,18 @@ def test_field_permissions(client, world, login_as):
     r = client.patch(f"/api/members/{world.member_v1.id}", json={"name": "王建国"}, headers=login_as(world.sec_v1))
     assert r.status_code == 200 and r.json["name"] == "王建国"
     # a secretary cannot touch another administrator, even in its subtree
-    assert client.post(f"/api/members/{world.member_v1.id}/role", json={"role": "secretary"},
-                       headers=login_as(world.sec_v1)).status_code == 403
-    assert client.post(f"/api/members/{world.member_v1.id}/status", json={"status": "disabled"},
-                       headers=login_as(world.sec_v1)).status_code == 403
+    assert (
+        client.post(
+            f"/api/members/{world.member_v1.id}/role", json={"role": "secretary"}, headers=login_as(world.sec_v1)
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            f"/api/members/{world.member_v1.id}/status", json={"status": "disabled"}, headers=login_as(world.sec_v1)
+        ).status_code
+        == 403
+    )
 
 
 def test_id_card_reveal_needs_a_grant_and_is_audited(client, world, login_as):
@@ -101,64 +125,89 @@ def test_id_card_reveal_needs_a_grant_and_is_audited(client, world, login_as):
     entry = db.session.query(AuditEntry).filter_by(action="member.reveal_id_card").one()
     assert entry.actor_id == world.county_a_admin.id and entry.object_id == str(world.member_v1.id)
     # only the super admin hands out the grant
-    r = client.post(f"/api/members/{world.town_a1_admin.id}/role",
-                    json={"role": "dept_admin", "managed_org_id": world.town_a1.id, "can_view_id_card": True},
-                    headers=login_as(world.county_a_admin))
+    r = client.post(
+        f"/api/members/{world.town_a1_admin.id}/role",
+        json={"role": "dept_admin", "managed_org_id": world.town_a1.id, "can_view_id_card": True},
+        headers=login_as(world.county_a_admin),
+    )
     assert r.status_code == 403
 
 
 def test_move_member_changes_scope_on_next_request(client, world, login_as):
     sec_headers = login_as(world.sec_v1)
     assert client.get(f"/api/members/{world.member_v1.id}", headers=sec_headers).status_code == 200
-    r = client.post(f"/api/members/{world.sec_v1.id}/move", json={"org_id": world.v2.id},
-                    headers=login_as(world.town_a1_admin))
+    r = client.post(
+        f"/api/members/{world.sec_v1.id}/move", json={"org_id": world.v2.id}, headers=login_as(world.town_a1_admin)
+    )
     assert r.status_code == 200 and r.json["org_id"] == world.v2.id and r.json["role"] == "member"
     # same token, next request: the former secretary of v1 no longer sees v1's members
     assert client.get(f"/api/members/{world.member_v1.id}", headers=sec_headers).status_code == 404
     assert client.get("/api/me", headers=sec_headers).json["org"]["id"] == world.v2.id
     # a township admin cannot move someone out of its township
-    r = client.post(f"/api/members/{world.member_v1.id}/move", json={"org_id": world.v3.id},
-                    headers=login_as(world.town_a1_admin))
+    r = client.post(
+        f"/api/members/{world.member_v1.id}/move", json={"org_id": world.v3.id}, headers=login_as(world.town_a1_admin)
+    )
     assert r.status_code == 404
     assert db.session.query(AuditEntry).filter_by(action="member.move").count() == 1
 
 
 def test_roles(client, world, login_as):
     h = login_as(world.county_a_admin)
-    r = client.post(f"/api/members/{world.member_v1.id}/role",
-                    json={"role": "dept_admin", "managed_org_id": world.town_a1.id}, headers=h)
+    r = client.post(
+        f"/api/members/{world.member_v1.id}/role",
+        json={"role": "dept_admin", "managed_org_id": world.town_a1.id},
+        headers=h,
+    )
     assert r.status_code == 200 and r.json["managed_org_id"] == world.town_a1.id
     new_admin = login_as(world.member_v1)
     assert client.get(f"/api/members/{world.member_v2.id}", headers=new_admin).status_code == 200
     # a department cannot appoint a peer of itself, nor at a branch, nor change its own role
-    assert client.post(f"/api/members/{world.member_v3.id}/role",
-                       json={"role": "dept_admin", "managed_org_id": world.county_a.id}, headers=h).status_code == 403
-    r = client.post(f"/api/members/{world.member_v3.id}/role",
-                    json={"role": "dept_admin", "managed_org_id": world.v3.id}, headers=h)
+    assert (
+        client.post(
+            f"/api/members/{world.member_v3.id}/role",
+            json={"role": "dept_admin", "managed_org_id": world.county_a.id},
+            headers=h,
+        ).status_code
+        == 403
+    )
+    r = client.post(
+        f"/api/members/{world.member_v3.id}/role", json={"role": "dept_admin", "managed_org_id": world.v3.id}, headers=h
+    )
     assert r.status_code == 422 and "managed_org_id" in r.json["error"]["fields"]
-    assert client.post(f"/api/members/{world.county_a_admin.id}/role", json={"role": "member"},
-                       headers=h).status_code == 403
-    assert client.post(f"/api/members/{world.member_v3.id}/role", json={"role": "super_admin"},
-                       headers=h).status_code == 403
+    assert (
+        client.post(f"/api/members/{world.county_a_admin.id}/role", json={"role": "member"}, headers=h).status_code
+        == 403
+    )
+    assert (
+        client.post(f"/api/members/{world.member_v3.id}/role", json={"role": "super_admin"}, headers=h).status_code
+        == 403
+    )
     r = client.post(f"/api/members/{world.member_v3.id}/role", json={"role": "dept_admin"}, headers=h)
     assert r.status_code == 422 and "managed_org_id" in r.json["error"]["fields"]
     # township A1's admin cannot demote county A's admin (who outranks it)
-    assert client.post(f"/api/members/{world.county_a_admin.id}/status", json={"status": "disabled"},
-                       headers=login_as(world.town_a1_admin)).status_code in (403, 404)
+    assert client.post(
+        f"/api/members/{world.county_a_admin.id}/status",
+        json={"status": "disabled"},
+        headers=login_as(world.town_a1_admin),
+    ).status_code in (403, 404)
 
 
 def test_disable_and_enable(client, world, login_as):
     target = login_as(world.member_v1)
     h = login_as(world.town_a1_admin)
-    assert client.post(f"/api/members/{world.member_v1.id}/status", json={"status": "disabled"},
-                       headers=h).status_code == 200
+    assert (
+        client.post(f"/api/members/{world.member_v1.id}/status", json={"status": "disabled"}, headers=h).status_code
+        == 200
+    )
     assert client.get("/api/me", headers=target).status_code == 401
     listed = client.get(f"/api/members?org_id={world.v1.id}", headers=h).json["items"]
     assert world.member_v1.id not in {m["id"] for m in listed}
     listed = client.get(f"/api/members?org_id={world.v1.id}&include_disabled=1", headers=h).json["items"]
     assert world.member_v1.id in {m["id"] for m in listed}
-    assert client.post(f"/api/members/{world.member_v1.id}/status", json={"status": "active"},
-                       headers=h).status_code == 200
+    assert (
+        client.post(f"/api/members/{world.member_v1.id}/status", json={"status": "active"}, headers=h).status_code
+        == 200
+    )
     assert client.get("/api/me", headers=login_as(world.member_v1)).status_code == 200
 
 
@@ -169,7 +218,9 @@ def test_reset_password(client, world, login_as):
     r = client.post(f"/api/members/{world.member_v1.id}/reset-password", headers=login_as(world.town_a1_admin))
     assert r.status_code == 200 and len(r.json["initial_password"]) == 12
     assert client.get("/api/me", headers=old).status_code == 401
-    r = client.post("/api/auth/login", json={"username": world.member_v1.mobile, "password": r.json["initial_password"]})
+    r = client.post(
+        "/api/auth/login", json={"username": world.member_v1.mobile, "password": r.json["initial_password"]}
+    )
     assert r.status_code == 200 and r.json["member"]["must_change_password"] is True
 
 

@@ -17,10 +17,30 @@ def test_subtree_prefix_trap(app):
     db.session.add(root)
     db.session.flush()
     for node_id in (2, 23, 24):
-        db.session.add(Organisation(id=node_id, name=f"县{node_id}", code=f"C{node_id}", kind=OrgKind.COMMITTEE,
-                                    level=OrgLevel.COUNTY, parent_id=1, path=f"/1/{node_id}/", depth=1))
-    db.session.add(Organisation(id=230, name="镇", code="T230", kind=OrgKind.COMMITTEE, level=OrgLevel.TOWNSHIP,
-                                parent_id=23, path="/1/23/230/", depth=2))
+        db.session.add(
+            Organisation(
+                id=node_id,
+                name=f"县{node_id}",
+                code=f"C{node_id}",
+                kind=OrgKind.COMMITTEE,
+                level=OrgLevel.COUNTY,
+                parent_id=1,
+                path=f"/1/{node_id}/",
+                depth=1,
+            )
+        )
+    db.session.add(
+        Organisation(
+            id=230,
+            name="镇",
+            code="T230",
+            kind=OrgKind.COMMITTEE,
+            level=OrgLevel.TOWNSHIP,
+            parent_id=23,
+            path="/1/23/230/",
+            depth=2,
+        )
+    )
     db.session.commit()
     two = db.session.get(Organisation, 2)
     found = db.session.scalars(select(Organisation.id).where(subtree_clause(two))).all()
@@ -39,8 +59,12 @@ def test_subtree_query_uses_the_path_index(app, world):
     """The subtree condition must be an index range scan, not a full scan (checked with EXPLAIN)."""
     stmt = select(Organisation.id).where(subtree_clause(world.county_a))
     sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True}))
-    plan = " ".join(str(r) for r in db.session.execute(db.text("EXPLAIN " + (
-        "QUERY PLAN " if db.engine.dialect.name == "sqlite" else "") + sql)).all())
+    plan = " ".join(
+        str(r)
+        for r in db.session.execute(
+            db.text("EXPLAIN " + ("QUERY PLAN " if db.engine.dialect.name == "sqlite" else "") + sql)
+        ).all()
+    )
     if db.engine.dialect.name == "sqlite":
         # SQLite uses an index for LIKE only with case_sensitive_like; the MariaDB plan is what matters in production.
         assert "organisations" in plan
@@ -49,8 +73,9 @@ def test_subtree_query_uses_the_path_index(app, world):
 
 
 def test_move_subtree_rewrites_all_paths(client, world, login_as):
-    r = client.post(f"/api/orgs/{world.town_a1.id}/move", json={"parent_id": world.county_b.id},
-                    headers=login_as(world.city_admin))
+    r = client.post(
+        f"/api/orgs/{world.town_a1.id}/move", json={"parent_id": world.county_b.id}, headers=login_as(world.city_admin)
+    )
     assert r.status_code == 200, r.json
     db.session.expire_all()
     town = db.session.get(Organisation, world.town_a1.id)
@@ -77,15 +102,26 @@ def test_move_refusals(client, world, login_as):
     r = client.post(f"/api/orgs/{world.county_a.id}/move", json={"parent_id": world.town_b1.id}, headers=h)
     assert r.status_code == 422  # a county cannot stand under a township
     # a department never moves its own node
-    r = client.post(f"/api/orgs/{world.town_a1.id}/move", json={"parent_id": world.town_a2.id},
-                    headers=login_as(world.town_a1_admin))
+    r = client.post(
+        f"/api/orgs/{world.town_a1.id}/move",
+        json={"parent_id": world.town_a2.id},
+        headers=login_as(world.town_a1_admin),
+    )
     assert r.status_code == 403
 
 
 def test_create_org_rules(client, world, login_as):
     h = login_as(world.town_a1_admin)
-    body = {"parent_id": world.town_a1.id, "name": "五村党支部", "code": "V0005", "kind": "branch", "level": "village",
-            "venue_lat": 26.5, "venue_lng": 106.7, "venue_coord_sys": "gcj02"}
+    body = {
+        "parent_id": world.town_a1.id,
+        "name": "五村党支部",
+        "code": "V0005",
+        "kind": "branch",
+        "level": "village",
+        "venue_lat": 26.5,
+        "venue_lng": 106.7,
+        "venue_coord_sys": "gcj02",
+    }
     r = client.post("/api/orgs", json=body, headers=h)
     assert r.status_code == 201, r.json
     assert r.json["venue"] == {"latitude": 26.5, "longitude": 106.7, "coord_sys": "gcj02"}
@@ -110,8 +146,12 @@ def test_create_org_rules(client, world, login_as):
 
 def test_nan_and_unknown_fields_are_refused(client, world, login_as):
     h = login_as(world.town_a1_admin)
-    r = client.patch(f"/api/orgs/{world.v1.id}", data='{"venue_lat": NaN, "venue_lng": 1, "venue_coord_sys": "wgs84"}',
-                     content_type="application/json", headers=h)
+    r = client.patch(
+        f"/api/orgs/{world.v1.id}",
+        data='{"venue_lat": NaN, "venue_lng": 1, "venue_coord_sys": "wgs84"}',
+        content_type="application/json",
+        headers=h,
+    )
     assert r.status_code in (400, 422)
     r = client.patch(f"/api/orgs/{world.v1.id}", json={"path": "/1/"}, headers=h)
     assert r.status_code == 422 and r.json["error"]["fields"]["path"] == ["不允许提交此字段"]
@@ -119,15 +159,19 @@ def test_nan_and_unknown_fields_are_refused(client, world, login_as):
 
 def test_secretary_may_change_contact_and_venue_only(client, world, login_as):
     h = login_as(world.sec_v1)
-    r = client.patch(f"/api/orgs/{world.v1.id}", json={"contact_phone": "0851-1234567", "venue_lat": 26.1,
-                                                        "venue_lng": 106.2, "venue_coord_sys": "wgs84"}, headers=h)
+    r = client.patch(
+        f"/api/orgs/{world.v1.id}",
+        json={"contact_phone": "0851-1234567", "venue_lat": 26.1, "venue_lng": 106.2, "venue_coord_sys": "wgs84"},
+        headers=h,
+    )
     assert r.status_code == 200, r.json
     r = client.patch(f"/api/orgs/{world.v1.id}", json={"name": "改名党支部"}, headers=h)
     assert r.status_code == 403 and "name" in r.json["error"]["fields"]
     r = client.patch(f"/api/orgs/{world.v2.id}", json={"contact_phone": "0851-1234567"}, headers=h)
     assert r.status_code == 404
-    assert client.patch(f"/api/orgs/{world.v1.id}", json={"contact_phone": "1"},
-                        headers=login_as(world.member_v1)).status_code in (403, 422)
+    assert client.patch(
+        f"/api/orgs/{world.v1.id}", json={"contact_phone": "1"}, headers=login_as(world.member_v1)
+    ).status_code in (403, 422)
 
 
 def test_appoint_secretary(client, world, login_as):
@@ -151,7 +195,9 @@ def test_deactivate(client, world, login_as):
     assert empty.id not in {k["id"] for k in kids}
     kids = client.get(f"/api/orgs/{world.town_a1.id}/children?include_inactive=1", headers=h).json["items"]
     assert empty.id in {k["id"] for k in kids}
-    assert client.post(f"/api/orgs/{world.county_a.id}/deactivate", headers=login_as(world.city_admin)).status_code == 409
+    assert (
+        client.post(f"/api/orgs/{world.county_a.id}/deactivate", headers=login_as(world.city_admin)).status_code == 409
+    )
 
 
 def test_org_detail_has_breadcrumb_and_stats(client, world, login_as):
