@@ -41,7 +41,8 @@ DEV_ZONES = (("黔州经济开发区", (0.20, -0.25)), ("临江经济开发区",
 CITY_CENTRE = (26.90, 106.90)
 
 # Two-character place names are built from these halves.
-PLACE_FIRST = "龙凤石云青白黑红金银马牛羊狮象虎鹿麻茶竹松柏桃李杨柳花草田河江溪塘井泉岩坡岭山高新平安长太永兴和乐福双三五"
+PLACE_FIRST = ("龙凤石云青白黑红金银马牛羊狮象虎鹿麻茶竹松柏桃李杨柳花草"
+               "田河江溪塘井泉岩坡岭山高新平安长太永兴和乐福双三五")
 PLACE_SECOND = "坝寨坪沟湾冲屯堡场塘井岩田河溪关桥铺营庄林山口洞阳水源头岗"
 
 CITY_UNITS = (
