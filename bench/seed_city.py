@@ -61,8 +61,14 @@ def build_app(url: str, scratch_dir: str):
     from app import create_app
 
     # development: the real argon2 cost for the ten demo accounts, as `flask seed` would pay it.
-    return create_app({"app_env": "development", "database_url": url, "storage_dir": str(Path(scratch_dir) / "storage"),
-                       "RATELIMIT_ENABLED": False})
+    return create_app(
+        {
+            "app_env": "development",
+            "database_url": url,
+            "storage_dir": str(Path(scratch_dir) / "storage"),
+            "RATELIMIT_ENABLED": False,
+        }
+    )
 
 
 def bare_insert_seconds(rows: int) -> float:
@@ -71,15 +77,25 @@ def bare_insert_seconds(rows: int) -> float:
 
     from models import db
 
-    scratch = Table("bench_scratch", MetaData(), Column("id", Integer, primary_key=True),
-                    Column("org_id", Integer, nullable=False), Column("name", String(50), nullable=False))
+    scratch = Table(
+        "bench_scratch",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("org_id", Integer, nullable=False),
+        Column("name", String(50), nullable=False),
+    )
     scratch.create(db.engine)
     try:
         started = time.perf_counter()
         with db.engine.begin() as conn:
             for low in range(1, rows + 1, BATCH):
-                conn.execute(insert(scratch), [{"id": i, "org_id": i % 7531 + 1, "name": f"党员{i}"}
-                                               for i in range(low, min(low + BATCH, rows + 1))])
+                conn.execute(
+                    insert(scratch),
+                    [
+                        {"id": i, "org_id": i % 7531 + 1, "name": f"党员{i}"}
+                        for i in range(low, min(low + BATCH, rows + 1))
+                    ],
+                )
         return time.perf_counter() - started
     finally:
         scratch.drop(db.engine)
@@ -105,16 +121,31 @@ def child(url: str) -> None:
             db.session.remove()
             db.engine.dispose()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    print(json.dumps({"wall": wall, "seed_reported": summary["seconds"], "bare": bare, "peak_mib": peak,
-                      "organisations": orgs, "members": members}))
+    print(
+        json.dumps(
+            {
+                "wall": wall,
+                "seed_reported": summary["seconds"],
+                "bare": bare,
+                "peak_mib": peak,
+                "organisations": orgs,
+                "members": members,
+            }
+        )
+    )
 
 
 def run_backend(backend: str) -> bool:
     print(f"== {backend} ==", flush=True)
     with throwaway_database(backend) as url:
         try:
-            proc = subprocess.run([sys.executable, __file__, "--child", url], capture_output=True, text=True,
-                                  timeout=CHILD_TIMEOUT, cwd=ROOT)
+            proc = subprocess.run(
+                [sys.executable, __file__, "--child", url],
+                capture_output=True,
+                text=True,
+                timeout=CHILD_TIMEOUT,
+                cwd=ROOT,
+            )
         except subprocess.TimeoutExpired:
             print(f"FAILED: no result after {CHILD_TIMEOUT} s")
             return False
@@ -129,13 +160,15 @@ def run_backend(backend: str) -> bool:
     print(f"seed wall seconds        : {r['wall']:.2f}  (seed_demo reports {r['seed_reported']})")
     print(f"peak RSS                 : {r['peak_mib']:.0f} MiB")
     print(f"rows/s                   : {rows / r['wall']:,.0f}  ({rows:,} rows)")
-    print(f"bare-insert seconds      : {r['bare']:.2f}  (141,929 minimal rows, "
-          f"{141929 / r['bare']:,.0f} rows/s)")
+    print(f"bare-insert seconds      : {r['bare']:.2f}  (141,929 minimal rows, {141929 / r['bare']:,.0f} rows/s)")
     print(f"seed / bare-insert ratio : {r['wall'] / r['bare']:.1f}")
     print(f"organisations            : {r['organisations']}  (expected 7531)")
     print(f"members                  : {r['members']}  (expected 141929)")
-    print(f"verdict                  : counts {'OK' if counts_ok else 'WRONG'}; goals (< {GOAL_SECONDS} s, "
-          f"< {GOAL_RSS_MIB} MiB) {'met' if goals_ok else 'MISSED'}", flush=True)
+    print(
+        f"verdict                  : counts {'OK' if counts_ok else 'WRONG'}; goals (< {GOAL_SECONDS} s, "
+        f"< {GOAL_RSS_MIB} MiB) {'met' if goals_ok else 'MISSED'}",
+        flush=True,
+    )
     return counts_ok and goals_ok
 
 

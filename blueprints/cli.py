@@ -102,6 +102,17 @@ def set_password_command(username: str, password: str, super_admin: bool) -> Non
     click.echo(f"已设置 {member.name}（{member.mobile}）的密码")
 
 
+@click.command("recount-members")
+@with_appcontext
+def recount_members_command() -> None:
+    """Recomputes the per-organisation member counters from the member rows."""
+    from services.orgs import recount_members
+
+    wrong = recount_members()
+    db.session.commit()
+    click.echo(f"已重新统计；{wrong} 个组织的计数有误并已更正")
+
+
 ROLE_NAMES = {"super_admin": "系统管理员", "dept_admin": "组织部管理员", "secretary": "支部书记", "member": "党员"}
 
 
@@ -145,6 +156,7 @@ def register_cli(app) -> None:
         set_password_command,
         worker_command,
         demo_setup_command,
+        recount_members_command,
     ):
         app.cli.add_command(command)
 

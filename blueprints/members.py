@@ -11,7 +11,7 @@ from blueprints.security import current_actor, login_required
 from models import AccountStatus, Gender, PartyStatus, Role, db
 from services import exports, roster_import
 from services import members as member_service
-from services.authz import Action, authorize_org, get_member_for, get_org_for, require_role
+from services.authz import Action, authorize_org, covers, get_member_for, get_org_for, require_role
 from services.listing import paginate
 from tasks import enqueue
 from tasks.exports import build_member_export
@@ -70,10 +70,16 @@ class ExportIn(BaseSchema):
 @bp.doc(summary="党员名册", description="org_id 指定组织；descendants=1 包含全部下级组织。")
 def list_members(query_data):
     actor = current_actor()
-    stmt = member_service.members_query(
-        actor, query_data.get("org_id"), query_data["descendants"], query_data.get("q"), query_data["include_disabled"]
-    )
-    page = paginate(stmt, query_data["page"], query_data["per_page"])
+    org_id, descendants = query_data.get("org_id"), query_data["descendants"]
+    page_no, per_page = query_data["page"], query_data["per_page"]
+    org = get_org_for(actor, org_id) if org_id is not None else None
+    if org is not None and covers(actor, org) and not query_data.get("q") and not query_data["include_disabled"]:
+        page = member_service.roster_page(org, descendants, page_no, per_page)  # counters: no subtree-wide sort
+    else:
+        stmt = member_service.members_query(
+            actor, org_id, descendants, query_data.get("q"), query_data["include_disabled"]
+        )
+        page = paginate(stmt, page_no, per_page)
     return page_out(page, lambda m: member_json(actor, m))
 
 

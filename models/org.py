@@ -77,7 +77,7 @@ class Organisation(TimestampMixin, db.Model):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
     # "/1/5/23/": ids from the root to this node, each followed by a slash, so that a subtree is
     # `path LIKE '/1/5/%'` (the trailing slash keeps /1/5/ from matching /1/57/). ASCII only, indexed.
-    path: Mapped[str] = mapped_column(String(255), index=True, default="")
+    path: Mapped[str] = mapped_column(String(255), default="")
     depth: Mapped[int] = mapped_column(Integer, default=0)
     secretary_id: Mapped[int | None] = mapped_column(
         ForeignKey("members.id", use_alter=True, name="fk_organisations_secretary_id_members", ondelete="SET NULL")
@@ -87,11 +87,20 @@ class Organisation(TimestampMixin, db.Model):
     venue_lng: Mapped[float | None] = mapped_column(Float)
     venue_coord_sys: Mapped[CoordSys | None] = mapped_column(_enum(CoordSys))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Active members whose branch is this organisation. Kept by services.orgs.adjust_member_count in the same
+    # transaction as every change of a member's branch or status (`recount_members` repairs it), so that a
+    # subtree's member count is a SUM over the organisations' path range (3 ms at the city root) instead of
+    # counting 142k member rows (40 ms).
+    member_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     parent: Mapped[Organisation | None] = relationship(remote_side="Organisation.id")
     secretary = relationship("Member", foreign_keys=[secretary_id], lazy="select", post_update=True)
 
-    __table_args__ = (Index("ix_organisations_parent_active", "parent_id", "active"),)
+    __table_args__ = (
+        Index("ix_organisations_parent_active", "parent_id", "active"),
+        # Subtree range scans; covering for the subtree statistics (count, branches, members).
+        Index("ix_organisations_subtree", "path", "active", "kind", "member_count"),
+    )
 
     def __repr__(self) -> str:
         return f"<Organisation {self.id} {self.code} {self.name}>"

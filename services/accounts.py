@@ -13,14 +13,14 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
-from sqlalchemy import or_, select
+from sqlalchemy import func, select
 
 from models import AccountStatus, AuthSession, LoginThrottle, Member, db
 from models.base import utcnow
 from services import audit, passwords
 from services.authz import Actor
 from services.errors import Invalid, RateLimited, Unauthorized
-from services.members import revoke_sessions
+from services.members import MOBILE_RE, revoke_sessions
 
 BAD_CREDENTIALS = "账号或密码错误"
 
@@ -34,8 +34,12 @@ def _profile() -> str:
 
 
 def find_account(username: str) -> Member | None:
+    """A mobile number names an account by mobile, anything else by member number (which may never look like a
+    mobile), so one username can never match two accounts."""
     username = username.strip()
-    return db.session.scalar(select(Member).where(or_(Member.mobile == username, Member.member_no == username)))
+    if MOBILE_RE.match(username):
+        return db.session.scalar(select(Member).where(Member.mobile == username))
+    return db.session.scalar(select(Member).where(func.lower(Member.member_no) == username.lower()))
 
 
 def _throttle_key(username: str) -> str:

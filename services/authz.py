@@ -57,8 +57,20 @@ class Actor:
 SYSTEM = Actor(member=None)
 
 
+def subtree_clause(root: Organisation):
+    """`root` and everything below it, as one indexed range condition on the materialized path."""
+    if not root.path.startswith("/"):
+        raise RuntimeError(f"organisation {root.id} has no path")  # an empty path would match the whole tree
+    return Organisation.path.like(root.path + "%")
+
+
 def _in_subtree(org: Organisation, root: Organisation | None) -> bool:
-    return root is not None and org.path.startswith(root.path)
+    return root is not None and root.path.startswith("/") and org.path.startswith(root.path)
+
+
+def covers(actor: Actor, org: Organisation) -> bool:
+    """True when the actor administers `org` with everything in it (so aggregates of it may be shown)."""
+    return actor.is_super or _in_subtree(org, actor.scope_root())
 
 
 def can_see_org(actor: Actor, org: Organisation) -> bool:
@@ -148,7 +160,7 @@ def org_scope_clause(actor: Actor):
     root = actor.scope_root()
     if root is None:
         return own
-    return or_(Organisation.path.like(root.path + "%"), own)
+    return or_(subtree_clause(root), own)
 
 
 def member_scope_clause(actor: Actor):
@@ -158,7 +170,7 @@ def member_scope_clause(actor: Actor):
     root = actor.scope_root()
     if root is None:
         return Member.id == actor.member.id
-    return or_(Organisation.path.like(root.path + "%"), Member.id == actor.member.id)
+    return or_(subtree_clause(root), Member.id == actor.member.id)
 
 
 def get_org_for(actor: Actor, org_id: int, action: Action = Action.READ) -> Organisation:
@@ -183,10 +195,12 @@ __all__ = [
     "authorize_org",
     "can_see_member",
     "can_see_org",
+    "covers",
     "get_member_for",
     "get_org_for",
     "member_scope_clause",
     "org_scope_clause",
     "outranks",
     "require_role",
+    "subtree_clause",
 ]

@@ -22,8 +22,21 @@ from services.errors import Conflict, NotFound
 from services.orgs import subtree_clause
 from services.storage import storage
 
-HEADERS = ["党员编号", "姓名", "性别", "出生日期", "手机号", "身份证号", "党员类别", "入党日期", "所属组织", "组织编码",
-           "是否流动党员", "流动去向", "账号状态"]
+HEADERS = [
+    "党员编号",
+    "姓名",
+    "性别",
+    "出生日期",
+    "手机号",
+    "身份证号",
+    "党员类别",
+    "入党日期",
+    "所属组织",
+    "组织编码",
+    "是否流动党员",
+    "流动去向",
+    "账号状态",
+]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -56,9 +69,16 @@ def get_export_for(actor: Actor, export_id: int, ready: bool = False) -> MemberE
 def export_json(e: MemberExport) -> dict:
     from blueprints.schemas import iso_local
 
-    return {"id": e.id, "org_id": e.org_id, "status": e.status.value, "row_count": e.row_count, "error": e.error,
-            "created_at": iso_local(e.created_at), "finished_at": iso_local(e.finished_at),
-            "download_url": f"/api/members/exports/{e.id}/file" if e.status == ExportStatus.DONE else None}
+    return {
+        "id": e.id,
+        "org_id": e.org_id,
+        "status": e.status.value,
+        "row_count": e.row_count,
+        "error": e.error,
+        "created_at": iso_local(e.created_at),
+        "finished_at": iso_local(e.finished_at),
+        "download_url": f"/api/members/exports/{e.id}/file" if e.status == ExportStatus.DONE else None,
+    }
 
 
 def open_file(e: MemberExport):
@@ -106,17 +126,37 @@ def write_members_xlsx(org: Organisation, path: str, progress: Callable[[int], N
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("党员名册")
     ws.append(HEADERS)
-    stmt = (select(Member).join(Member.org).options(contains_eager(Member.org))
-            .where(subtree_clause(org), Member.status == AccountStatus.ACTIVE)
-            .order_by(Organisation.path, Member.id).execution_options(yield_per=2000))
+    stmt = (
+        select(Member)
+        .join(Member.org)
+        .options(contains_eager(Member.org))
+        .where(subtree_clause(org), Member.status == AccountStatus.ACTIVE)
+        .order_by(Organisation.path, Member.id)
+        .execution_options(yield_per=2000)
+    )
     count = 0
     for m in db.session.scalars(stmt):
         number = idcard.decrypt(m.id_card_cipher, key) if m.id_card_cipher else None
-        ws.append([safe_cell(v) for v in (
-            m.member_no, m.name, GENDER_LABELS[m.gender], m.birth_date, m.mobile,
-            idcard.mask(number) if number else "", PARTY_STATUS_LABELS[m.party_status], m.joined_on,
-            m.org.name, m.org.code, "是" if m.is_floating else "否", m.floating_to or "",
-            "正常" if m.status == AccountStatus.ACTIVE else "停用")])
+        ws.append(
+            [
+                safe_cell(v)
+                for v in (
+                    m.member_no,
+                    m.name,
+                    GENDER_LABELS[m.gender],
+                    m.birth_date,
+                    m.mobile,
+                    idcard.mask(number) if number else "",
+                    PARTY_STATUS_LABELS[m.party_status],
+                    m.joined_on,
+                    m.org.name,
+                    m.org.code,
+                    "是" if m.is_floating else "否",
+                    m.floating_to or "",
+                    "正常" if m.status == AccountStatus.ACTIVE else "停用",
+                )
+            ]
+        )
         count += 1
         if progress and count % 2000 == 0:
             progress(2000)

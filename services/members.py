@@ -9,16 +9,18 @@ import re
 from datetime import date, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from models import AccountStatus, AuthSession, Member, Organisation, OrgKind, OrgLevel, Role, db
 from models.base import utcnow
 from services import audit, idcard, passwords
 from services.authz import Action, Actor, authorize_member, authorize_org, get_org_for, member_scope_clause
 from services.errors import Conflict, Forbidden, Invalid
-from services.orgs import subtree_clause
+from services.listing import Page
+from services.orgs import adjust_member_count, subtree_clause
 
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+AUTO_MEMBER_NO = re.compile(r"^DY\d{8}$", re.IGNORECASE)  # numbers the system assigns from the id
 PERSONAL_FIELDS = {
     "name",
     "gender",
@@ -58,12 +60,21 @@ def check_personal(data: dict) -> dict:
             errors["joined_on"] = ["入党日期不能晚于今天"]
         elif data.get("birth_date") and data["joined_on"] < data["birth_date"] + timedelta(days=18 * 365):
             errors["joined_on"] = ["入党时应年满18周岁"]
-    if data.get("is_floating") is False and data.get("floating_to"):
-        errors["floating_to"] = ["非流动党员不填写流动去向"]
+    if data.get("floating_to") and data.get("is_floating") is not True:
+        errors["floating_to"] = ["只有流动党员才填写流动去向"]
+    if data.get("member_no") and (AUTO_MEMBER_NO.match(data["member_no"]) or MOBILE_RE.match(data["member_no"])):
+        errors["member_no"] = ["党员编号不能是手机号，也不能是系统自动编号（DY+8位数字）"]
     return errors
 
 
-def check_unique(mobile: str | None, id_card: str | None, exclude_id: int | None = None) -> None:
+def check_unique(
+    mobile: str | None, id_card: str | None, exclude_id: int | None = None, member_no: str | None = None
+) -> None:
+    if member_no:
+        # Case-insensitive on every backend (MariaDB's collation is; SQLite's is not).
+        found = db.session.scalar(select(Member.id).where(func.lower(Member.member_no) == member_no.lower()))
+        if found is not None and found != exclude_id:
+            raise Conflict("党员编号已存在", fields={"member_no": ["党员编号已存在"]})
     if mobile:
         found = db.session.scalar(select(Member.id).where(Member.mobile == mobile))
         if found is not None and found != exclude_id:
@@ -101,12 +112,13 @@ def create_member(actor: Actor, org_id: int, data: dict) -> tuple[Member, str]:
     errors = check_personal(data)
     if errors:
         raise Invalid(fields=errors)
-    check_unique(data.get("mobile"), data.get("id_card"))
+    check_unique(data.get("mobile"), data.get("id_card"), member_no=data.get("member_no"))
     member = Member(org=org, role=Role.MEMBER, status=AccountStatus.ACTIVE)
     _apply_personal(member, data)
     db.session.add(member)
     db.session.flush()
     member.member_no = data.get("member_no") or f"DY{member.id:08d}"
+    adjust_member_count(org.id, +1)
     initial = set_initial_password(member)
     audit.record(actor, "member.create", "member", member.id, {"org_id": org.id})
     return member, initial
@@ -167,6 +179,9 @@ def move_member(actor: Actor, member: Member, org_id: int) -> Member:
         .execution_options(synchronize_session="fetch")
     )
     member.org = target
+    if member.status == AccountStatus.ACTIVE:
+        adjust_member_count(old_org_id, -1)
+        adjust_member_count(target.id, +1)
     audit.record(actor, "member.move", "member", member.id, {"from_org_id": old_org_id, "to_org_id": target.id})
     db.session.flush()
     return member
@@ -216,6 +231,9 @@ def set_role(
 def set_status(actor: Actor, member: Member, status: AccountStatus) -> Member:
     """Enables or disables an account; disabling ends every session at once (audited)."""
     authorize_member(actor, Action.MANAGE, member)
+    status = AccountStatus(status)
+    if member.status != status:
+        adjust_member_count(member.org_id, +1 if status == AccountStatus.ACTIVE else -1)
     member.status = status
     if status == AccountStatus.DISABLED:
         revoke_sessions(member.id, "account_disabled")
@@ -261,4 +279,64 @@ def members_query(
     if q:
         like = f"%{q.strip()}%"
         stmt = stmt.where((Member.name.like(like)) | (Member.mobile == q.strip()) | (Member.member_no == q.strip()))
-    return stmt.order_by(Member.id)
+    # Ordered as the tree is (branch by branch), which the path index delivers without a sort: ordering a whole
+    # city by member id alone made MariaDB sort 142k rows for the first page (0.4 s).
+    return stmt.order_by(Organisation.path, Member.id)
+
+
+def roster_page(org: Organisation, descendants: bool, page: int, per_page: int) -> Page:
+    """One page of the active members of `org` (and its subtree) in tree order, without sorting the subtree.
+
+    The organisations' counters say which branches hold rows offset…offset+per_page: a running SUM over the
+    subtree in path order, computed by the database (a window function over the covering index), returns just
+    those branches; then only their members are sorted. The caller must have checked that the actor covers
+    `org` (the page is not filtered by scope).
+    """
+    from services.listing import page_size
+
+    per_page, page = page_size(per_page), max(1, page)
+    offset = (page - 1) * per_page
+    total = count_active(org, descendants)
+    if descendants:
+        running = func.sum(Organisation.member_count).over(order_by=Organisation.path, rows=(None, 0))
+        walk = (
+            select(Organisation.id.label("id"), Organisation.member_count.label("n"), running.label("running"))
+            .where(subtree_clause(org), Organisation.active.is_(True), Organisation.member_count > 0)
+            .subquery()
+        )
+        chosen = [
+            tuple(row)
+            for row in db.session.execute(
+                select(walk.c.id, walk.c.n, walk.c.running)
+                .where(walk.c.running > offset, walk.c.running - walk.c.n < offset + per_page)
+                .order_by(walk.c.running)
+            )
+        ]
+    else:
+        chosen = [(org.id, org.member_count, org.member_count)] if org.member_count > offset else []
+    items = []
+    if chosen:
+        _first_id, first_n, first_running = chosen[0]
+        before = first_running - first_n  # members in the branches ahead of the first chosen one
+        stmt = (
+            select(Member)
+            .join(Member.org)
+            .where(
+                Member.org_id.in_([org_id for org_id, _n, _running in chosen]), Member.status == AccountStatus.ACTIVE
+            )
+            .order_by(Organisation.path, Member.id)
+            .offset(offset - before)
+            .limit(per_page)
+        )
+        items = list(db.session.scalars(stmt))
+    return Page(items=items, total=total, page=page, per_page=per_page)
+
+
+def count_active(org: Organisation, descendants: bool) -> int:
+    """Active members of `org` (and its subtree), from the organisations' counters."""
+    if not descendants:
+        return org.member_count
+    total = db.session.scalar(
+        select(func.sum(Organisation.member_count)).where(subtree_clause(org), Organisation.active.is_(True))
+    )
+    return int(total or 0)

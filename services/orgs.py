@@ -9,7 +9,7 @@ from sqlalchemy import case, func, literal, select, update
 
 from models import AccountStatus, CoordSys, Member, Organisation, OrgKind, OrgLevel, Role, db
 from services import audit
-from services.authz import Action, Actor, authorize_member, authorize_org, org_scope_clause
+from services.authz import Action, Actor, authorize_member, authorize_org, org_scope_clause, subtree_clause
 from services.errors import Conflict, Forbidden, Invalid
 from services.geo import check_position
 
@@ -18,9 +18,29 @@ SECRETARY_FIELDS = {"contact_phone", "venue_lat", "venue_lng", "venue_coord_sys"
 ALL_FIELDS = SECRETARY_FIELDS | {"name", "code", "kind", "level"}
 
 
-def subtree_clause(root: Organisation):
-    """`root` and everything below it, as one indexed range condition on the materialized path."""
-    return Organisation.path.like(root.path + "%")
+def adjust_member_count(org_id: int, delta: int) -> None:
+    """Adds `delta` to an organisation's active-member counter, atomically in SQL (no lost updates)."""
+    if delta:
+        db.session.execute(
+            update(Organisation)
+            .where(Organisation.id == org_id)
+            .values(member_count=Organisation.member_count + delta)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def recount_members() -> int:
+    """Recomputes every organisation's counter from the member rows (after bulk loads, or as a repair).
+    Returns how many organisations were wrong."""
+    live = (
+        select(func.count(Member.id))
+        .where(Member.org_id == Organisation.id, Member.status == AccountStatus.ACTIVE)
+        .scalar_subquery()
+    )
+    wrong = db.session.scalar(select(func.count()).select_from(Organisation).where(Organisation.member_count != live))
+    db.session.execute(update(Organisation).values(member_count=live).execution_options(synchronize_session=False))
+    db.session.expire_all()
+    return wrong or 0
 
 
 def check_placement(kind: OrgKind, level: OrgLevel, parent: Organisation | None) -> None:
@@ -40,7 +60,8 @@ def check_placement(kind: OrgKind, level: OrgLevel, parent: Organisation | None)
 
 
 def check_unique_code(code: str, exclude_id: int | None = None) -> None:
-    stmt = select(Organisation.id).where(Organisation.code == code)
+    # Case-insensitive on every backend: MariaDB's collation already treats AB12 and ab12 as one code.
+    stmt = select(Organisation.id).where(func.lower(Organisation.code) == code.lower())
     found = db.session.scalar(stmt)
     if found is not None and found != exclude_id:
         raise Conflict("组织编码已存在", fields={"code": ["组织编码已存在"]})
@@ -202,13 +223,11 @@ def breadcrumb(org: Organisation) -> list[dict]:
 
 
 def subtree_stats(org: Organisation) -> dict:
-    """Counts below `org` (itself included): organisations, branches and active members; two queries."""
-    orgs = db.session.execute(
-        select(
-            func.count(), func.sum(case((Organisation.kind.in_([OrgKind.BRANCH, OrgKind.JOINT_BRANCH]), 1), else_=0))
-        ).where(subtree_clause(org), Organisation.active.is_(True))
+    """Counts below `org` (itself included): organisations, branches and active members; one covering-index scan."""
+    is_branch = case((Organisation.kind.in_([OrgKind.BRANCH, OrgKind.JOINT_BRANCH]), 1), else_=0)
+    row = db.session.execute(
+        select(func.count(), func.sum(is_branch), func.sum(Organisation.member_count)).where(
+            subtree_clause(org), Organisation.active.is_(True)
+        )
     ).one()
-    members = db.session.scalar(
-        select(func.count(Member.id)).join(Member.org).where(subtree_clause(org), Member.status == AccountStatus.ACTIVE)
-    )
-    return {"organisations": orgs[0], "branches": int(orgs[1] or 0), "members": members}
+    return {"organisations": row[0], "branches": int(row[1] or 0), "members": int(row[2] or 0)}

@@ -25,6 +25,7 @@ from services import idcard
 from services import seed_names as names
 from services.accounts import set_password_directly
 from services.errors import Conflict, Invalid
+from services.orgs import recount_members
 from services.passwords import policy_problem
 
 SCALES = ("small", "city")
@@ -63,9 +64,20 @@ class Plan:
     def add(self, parent, name, code, kind, level, pos, profile, region=None) -> PlannedOrg:
         new_id = len(self.orgs) + 1
         lat, lng = _clamp(pos)
-        org = PlannedOrg(new_id, parent, name, code, kind, level, lat, lng, profile,
-                         region or (parent.region if parent else names.CITY_REGION),
-                         (parent.path if parent else "/") + f"{new_id}/", parent.depth + 1 if parent else 0)
+        org = PlannedOrg(
+            new_id,
+            parent,
+            name,
+            code,
+            kind,
+            level,
+            lat,
+            lng,
+            profile,
+            region or (parent.region if parent else names.CITY_REGION),
+            (parent.path if parent else "/") + f"{new_id}/",
+            parent.depth + 1 if parent else 0,
+        )
         self.orgs.append(org)
         return org
 
@@ -116,16 +128,31 @@ def plan_small(rng: random.Random) -> Plan:
     for ci, (county_name, offset) in enumerate(names.COUNTIES[:2]):
         seat = (names.CITY_CENTRE[0] + offset[0], names.CITY_CENTRE[1] + offset[1])
         code = f"QZ{ci + 1:02d}"
-        county = plan.add(root, f"{county_name}委", code, OrgKind.COMMITTEE, OrgLevel.COUNTY, seat, "agency",
-                          f"5229{ci + 1:02d}")
+        county = plan.add(
+            root, f"{county_name}委", code, OrgKind.COMMITTEE, OrgLevel.COUNTY, seat, "agency", f"5229{ci + 1:02d}"
+        )
         agency = plan.branch(county, f"{county_name}委组织部机关党支部", code + "J001", OrgLevel.COUNTY, "agency")
         used: set[str] = set()
         for ti in range(2):
             township = _add_township(plan, county, f"{code}{ti + 1:02d}", _place(plan, used) + "镇", street=False)
-            tagency = plan.branch(township, f"{township.name.removesuffix('党委')}机关党支部",
-                                  township.code + "J01", OrgLevel.TOWNSHIP, "agency")
-            villages = [plan.branch(township, f"{_place(plan, used)}村党支部", f"{township.code}{vi + 1:03d}",
-                                    OrgLevel.VILLAGE, "village", spread=0.04) for vi in range(3)]
+            tagency = plan.branch(
+                township,
+                f"{township.name.removesuffix('党委')}机关党支部",
+                township.code + "J01",
+                OrgLevel.TOWNSHIP,
+                "agency",
+            )
+            villages = [
+                plan.branch(
+                    township,
+                    f"{_place(plan, used)}村党支部",
+                    f"{township.code}{vi + 1:03d}",
+                    OrgLevel.VILLAGE,
+                    "village",
+                    spread=0.04,
+                )
+                for vi in range(3)
+            ]
             for v in villages:
                 v.size = rng.randint(6, 10)
             tagency.size = rng.randint(4, 6)
@@ -168,12 +195,21 @@ def _plan_county(plan: Plan, root: PlannedOrg, ci: int, county_name: str, offset
     seat = (names.CITY_CENTRE[0] + offset[0], names.CITY_CENTRE[1] + offset[1])
     code = f"QZ{ci + 1:02d}"
     if zone:
-        county = plan.add(root, f"{county_name}党工委", code, OrgKind.WORKING_COMMITTEE, OrgLevel.COUNTY, seat,
-                          "agency", f"5229{ci + 1:02d}")
+        county = plan.add(
+            root,
+            f"{county_name}党工委",
+            code,
+            OrgKind.WORKING_COMMITTEE,
+            OrgLevel.COUNTY,
+            seat,
+            "agency",
+            f"5229{ci + 1:02d}",
+        )
         agency_name, units = f"{county_name}党工委党群工作部机关党支部", ("管委会办公室机关", "经济发展局机关")
     else:
-        county = plan.add(root, f"{county_name}委", code, OrgKind.COMMITTEE, OrgLevel.COUNTY, seat, "agency",
-                          f"5229{ci + 1:02d}")
+        county = plan.add(
+            root, f"{county_name}委", code, OrgKind.COMMITTEE, OrgLevel.COUNTY, seat, "agency", f"5229{ci + 1:02d}"
+        )
         agency_name = f"{county_name}委组织部机关党支部"
         units = tuple(rng.sample(names.COUNTY_UNITS, rng.randint(16, 24)))
     agency = plan.branch(county, agency_name, code + "J001", OrgLevel.COUNTY, "agency")
@@ -199,8 +235,13 @@ def _plan_township(plan: Plan, township: PlannedOrg, used: set[str], street: boo
     base = township.name.removesuffix("党工委").removesuffix("党委")
     agency = plan.branch(township, f"{base}机关党支部", township.code + "J01", OrgLevel.TOWNSHIP, "agency")
     for ui, unit in enumerate(rng.sample(names.TOWNSHIP_UNITS, rng.randint(0, 2))):
-        plan.branch(township, f"{base}{unit}党支部", f"{township.code}J{ui + 2:02d}", OrgLevel.TOWNSHIP,
-                    _profile_of(unit) if unit != "卫生院" else "agency")
+        plan.branch(
+            township,
+            f"{base}{unit}党支部",
+            f"{township.code}J{ui + 2:02d}",
+            OrgLevel.TOWNSHIP,
+            _profile_of(unit) if unit != "卫生院" else "agency",
+        )
     n = rng.randint(8, 16) if street else rng.randint(18, 30)
     for vi in range(n):
         village = _place(plan, used) + ("社区" if street else "村")
@@ -216,11 +257,24 @@ def _plan_township(plan: Plan, township: PlannedOrg, used: set[str], street: boo
             kind, subs = OrgKind.GENERAL_BRANCH, rng.randint(2, 4)
         else:
             kind, subs = OrgKind.COMMITTEE, rng.randint(3, 5)
-        head = plan.add(township, f"{village}{kind.label}", vcode, kind, OrgLevel.VILLAGE,
-                        plan.near((township.lat, township.lng), 0.04), profile)
+        head = plan.add(
+            township,
+            f"{village}{kind.label}",
+            vcode,
+            kind,
+            OrgLevel.VILLAGE,
+            plan.near((township.lat, township.lng), 0.04),
+            profile,
+        )
         for si in range(subs):
-            plan.branch(head, f"{village}{names.SUB_BRANCHES[si]}党支部", f"{vcode}-{si + 1}", OrgLevel.VILLAGE,
-                        profile, spread=0.004)
+            plan.branch(
+                head,
+                f"{village}{names.SUB_BRANCHES[si]}党支部",
+                f"{vcode}-{si + 1}",
+                OrgLevel.VILLAGE,
+                profile,
+                spread=0.004,
+            )
     if demo:
         plan.demo[f"township_{'ab'[ti]}"], plan.demo[f"township_{'ab'[ti]}_agency"] = township, agency
 
@@ -237,10 +291,20 @@ def _fill(plan: Plan, missing: int) -> None:
         counters[host.id] = n = counters.get(host.id, 0) + 1
         unit = rng.choice(names.PLACE_FIRST) + rng.choice(names.PLACE_SECOND) + rng.choice(names.ENTERPRISE_SUFFIXES)
         joint = rng.random() < 0.15
-        label = f"{host.name.removesuffix('党工委').removesuffix('党委').removesuffix('委')}非公企业第{n}联合党支部" \
-            if joint else f"{unit}党支部"
-        plan.branch(host, label, f"{host.code}Q{n:03d}", host.level, "enterprise",
-                    kind=OrgKind.JOINT_BRANCH if joint else OrgKind.BRANCH, spread=0.03)
+        label = (
+            f"{host.name.removesuffix('党工委').removesuffix('党委').removesuffix('委')}非公企业第{n}联合党支部"
+            if joint
+            else f"{unit}党支部"
+        )
+        plan.branch(
+            host,
+            label,
+            f"{host.code}Q{n:03d}",
+            host.level,
+            "enterprise",
+            kind=OrgKind.JOINT_BRANCH if joint else OrgKind.BRANCH,
+            spread=0.03,
+        )
 
 
 _SIZE_MEDIAN = {"village": 26, "community": 20, "agency": 14, "school": 18, "enterprise": 9, "retiree": 30}
@@ -251,8 +315,10 @@ def size_branches(plan: Plan, total: int) -> None:
     rng = plan.rng
     branches = plan.branches
     # A branch under a village 党总支/党委 holds one part of the village: smaller than a village's only branch.
-    raw = [_SIZE_MEDIAN[b.profile] * (0.6 if b.parent.level == OrgLevel.VILLAGE else 1.0)
-           * rng.lognormvariate(0, 0.45) for b in branches]
+    raw = [
+        _SIZE_MEDIAN[b.profile] * (0.6 if b.parent.level == OrgLevel.VILLAGE else 1.0) * rng.lognormvariate(0, 0.45)
+        for b in branches
+    ]
     scale = total / sum(raw)
     for b, r in zip(branches, raw, strict=True):
         b.size = max(MIN_BRANCH_SIZE, round(r * scale))
@@ -268,10 +334,15 @@ def size_branches(plan: Plan, total: int) -> None:
 # ------------------------------------------------------------------------------------------------- the members
 
 # Ages by profile: (youngest, span, beta a, beta b). Villages are old (the young work away), offices younger.
-_AGE = {"village": (18, 72, 3.0, 2.0), "community": (18, 72, 2.4, 2.4), "agency": (22, 38, 2.2, 2.2),
-        "school": (22, 38, 2.0, 2.4), "enterprise": (20, 40, 2.0, 2.8), "retiree": (58, 32, 1.8, 2.2)}
-_MALE_SHARE = {"village": 0.74, "community": 0.55, "agency": 0.62, "school": 0.45, "enterprise": 0.66,
-               "retiree": 0.68}
+_AGE = {
+    "village": (18, 72, 3.0, 2.0),
+    "community": (18, 72, 2.4, 2.4),
+    "agency": (22, 38, 2.2, 2.2),
+    "school": (22, 38, 2.0, 2.4),
+    "enterprise": (20, 40, 2.0, 2.8),
+    "retiree": (58, 32, 1.8, 2.2),
+}
+_MALE_SHARE = {"village": 0.74, "community": 0.55, "agency": 0.62, "school": 0.45, "enterprise": 0.66, "retiree": 0.68}
 _FLOATING_SHARE = {"village": 0.05, "community": 0.03}  # others: 0.5 %; ~4 % in all
 _PROBATIONARY_SHARE = 0.03
 
@@ -338,14 +409,30 @@ class MemberFactory:
         status, joined_on = self.joined(birth)
         floating = rng.random() < _FLOATING_SHARE.get(branch.profile, 0.005)
         return {
-            "id": member_id, "member_no": f"DY{member_id:08d}", "name": self.name(male, birth.year),
-            "gender": Gender.MALE if male else Gender.FEMALE, "birth_date": birth, "mobile": mobile_of(member_id),
-            "id_card_cipher": idcard.encrypt(number, self.key), "id_card_digest": idcard.digest(number, self.key),
-            "party_status": status, "joined_on": joined_on, "org_id": branch.id, "is_floating": floating,
-            "floating_to": rng.choice(names.FLOATING_TO) if floating else None, "role": role,
-            "managed_org_id": None, "can_view_id_card": False, "status": AccountStatus.ACTIVE,
-            "password_hash": None, "initial_password_digest": None, "initial_password_expires_at": None,
-            "must_change_password": False, "password_changed_at": None, "created_at": self.now, "updated_at": self.now,
+            "id": member_id,
+            "member_no": f"DY{member_id:08d}",
+            "name": self.name(male, birth.year),
+            "gender": Gender.MALE if male else Gender.FEMALE,
+            "birth_date": birth,
+            "mobile": mobile_of(member_id),
+            "id_card_cipher": idcard.encrypt(number, self.key),
+            "id_card_digest": idcard.digest(number, self.key),
+            "party_status": status,
+            "joined_on": joined_on,
+            "org_id": branch.id,
+            "is_floating": floating,
+            "floating_to": rng.choice(names.FLOATING_TO) if floating else None,
+            "role": role,
+            "managed_org_id": None,
+            "can_view_id_card": False,
+            "status": AccountStatus.ACTIVE,
+            "password_hash": None,
+            "initial_password_digest": None,
+            "initial_password_expires_at": None,
+            "must_change_password": False,
+            "password_changed_at": None,
+            "created_at": self.now,
+            "updated_at": self.now,
         }
 
 
@@ -391,16 +478,20 @@ def seed_demo(scale: str, accounts_out: str | None = None, progress: bool = True
         first_member[b.id], total = total + 1, total + b.size
     factory = MemberFactory(rng, today, now, settings.data_key)
     _insert(Member, _member_rows(plan, factory, _demo_overrides(plan)), total, "党员", progress)
-    db.session.execute(update(Organisation), [{"id": b.id, "secretary_id": first_member[b.id]}
-                                              for b in plan.branches])
+    db.session.execute(update(Organisation), [{"id": b.id, "secretary_id": first_member[b.id]} for b in plan.branches])
+    recount_members()  # the bulk insert bypassed the services that keep the counters
     accounts = _demo_accounts(plan, first_member)
     db.session.commit()
     if accounts_out:
         with open(accounts_out, "w", encoding="utf-8") as fh:
             json.dump({"accounts": accounts}, fh, ensure_ascii=False, indent=2)
     orgs = db.session.scalar(select(func.count()).select_from(Organisation))
-    return {"organisations": orgs, "members": total, "seconds": round(time.perf_counter() - started, 2),
-            "accounts": accounts}
+    return {
+        "organisations": orgs,
+        "members": total,
+        "seconds": round(time.perf_counter() - started, 2),
+        "accounts": accounts,
+    }
 
 
 def _batches(rows: Iterable[dict], size: int) -> Iterator[list[dict]]:
@@ -421,12 +512,23 @@ def _insert(model, rows: Iterable[dict], total: int, label: str, progress: bool)
 def _org_row(o: PlannedOrg, rng: random.Random, now) -> dict:
     phone = f"0859-{rng.randint(2000000, 8999999)}" if o.level != OrgLevel.VILLAGE or rng.random() < 0.6 else None
     return {
-        "id": o.id, "name": o.name, "code": o.code, "kind": o.kind, "level": o.level,
-        "parent_id": o.parent.id if o.parent else None, "path": o.path, "depth": o.depth, "secretary_id": None,
-        "contact_phone": phone, "venue_lat": o.lat, "venue_lng": o.lng,
+        "id": o.id,
+        "name": o.name,
+        "code": o.code,
+        "kind": o.kind,
+        "level": o.level,
+        "parent_id": o.parent.id if o.parent else None,
+        "path": o.path,
+        "depth": o.depth,
+        "secretary_id": None,
+        "contact_phone": phone,
+        "venue_lat": o.lat,
+        "venue_lng": o.lng,
         # Most venues were picked on a phone map (GCJ-02); surveyed ones are WGS-84.
         "venue_coord_sys": CoordSys.GCJ02 if rng.random() < 0.8 else CoordSys.WGS84,
-        "active": True, "created_at": now, "updated_at": now,
+        "active": True,
+        "created_at": now,
+        "updated_at": now,
     }
 
 
@@ -450,7 +552,9 @@ def _demo_overrides(plan: Plan) -> dict[tuple[int, int], dict]:
             raise RuntimeError(f"demo branch {branch.name} is too small")
         if role in (Role.SUPER_ADMIN, Role.DEPT_ADMIN):
             out[(branch.id, index)] = {
-                "role": role, "is_floating": False, "floating_to": None,
+                "role": role,
+                "is_floating": False,
+                "floating_to": None,
                 "managed_org_id": plan.demo[shown].id if role == Role.DEPT_ADMIN else None,
                 "can_view_id_card": shown == "city" or role == Role.SUPER_ADMIN,
             }
@@ -464,12 +568,22 @@ def _demo_accounts(plan: Plan, first_member: dict[int, int]) -> list[dict]:
     accounts = []
     for label, where, index, _role, shown in _DEMO:
         member = db.session.get(Member, first_member[plan.demo[where].id] + index)
-        problem = policy_problem(DEMO_PASSWORD, personal=(member.mobile, member.member_no,
-                                                          member.birth_date.strftime("%Y%m%d")))
+        problem = policy_problem(
+            DEMO_PASSWORD, personal=(member.mobile, member.member_no, member.birth_date.strftime("%Y%m%d"))
+        )
         if problem:
             raise RuntimeError(f"demo password refused by the policy: {problem}")
         set_password_directly(member, DEMO_PASSWORD)
         org = plan.demo[shown]
-        accounts.append({"username": member.mobile, "password": DEMO_PASSWORD, "role": label, "org_id": org.id,
-                         "org_level": org.level.value, "name": member.name, "org_name": org.name})
+        accounts.append(
+            {
+                "username": member.mobile,
+                "password": DEMO_PASSWORD,
+                "role": label,
+                "org_id": org.id,
+                "org_level": org.level.value,
+                "name": member.name,
+                "org_name": org.name,
+            }
+        )
     return accounts

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from models import AuditEntry, Member, Role, db
+from models import AuditEntry, Member, Organisation, Role, db
 from services import idcard
 from services import members as member_service
 from services.authz import SYSTEM
@@ -249,3 +249,91 @@ def test_me_shows_scope(client, world, login_as):
     assert r.json["scope_org"]["id"] == world.town_a1.id
     assert [b["name"] for b in r.json["org"]["breadcrumb"]] == ["测试市委", "甲县委", "甲一镇党委", "甲一镇机关党支部"]
     assert client.get("/api/me", headers=login_as(world.member_v1)).json["scope_org"] is None
+
+
+def test_member_counters_follow_every_change(client, world, login_as):
+    """The per-organisation counters behind the fast subtree counts agree with the rows after every kind of change."""
+    from services.orgs import recount_members, subtree_stats
+
+    h = login_as(world.town_a1_admin)
+    created = client.post("/api/members", json=new_member_body(world), headers=h).json
+    client.post(f"/api/members/{created['id']}/move", json={"org_id": world.v2.id}, headers=h)
+    client.post(f"/api/members/{world.member_v1.id}/status", json={"status": "disabled"}, headers=h)
+    client.post(f"/api/members/{world.member_v1.id}/status", json={"status": "disabled"}, headers=h)  # twice: no-op
+    client.post(f"/api/members/{world.member_v2.id}/status", json={"status": "disabled"}, headers=h)
+    client.post(f"/api/members/{world.member_v2.id}/status", json={"status": "active"}, headers=h)
+    disabled = client.post(f"/api/members/{world.sec_v2.id}/status", json={"status": "disabled"}, headers=h)
+    assert disabled.status_code == 200
+    client.post(f"/api/members/{world.sec_v2.id}/move", json={"org_id": world.v1.id}, headers=h)  # moved while disabled
+    db.session.expire_all()
+    counted = subtree_stats(world.town_a1)["members"]
+    assert recount_members() == 0  # nothing was wrong
+    assert subtree_stats(world.town_a1)["members"] == counted
+    live = (
+        db.session.query(Member)
+        .join(Member.org)
+        .filter(Member.status == "active", Member.org.has(Organisation.path.like(world.town_a1.path + "%")))
+        .count()
+    )
+    assert counted == live
+    listed = client.get(f"/api/members?org_id={world.town_a1.id}&descendants=1", headers=h).json["meta"]["total"]
+    assert listed == live
+
+
+def test_plain_member_does_not_learn_the_branch_size(client, world, login_as):
+    r = client.get(f"/api/members?org_id={world.v1.id}", headers=login_as(world.member_v1))
+    assert r.status_code == 200 and r.json["meta"]["total"] == 1 and len(r.json["items"]) == 1
+
+
+def test_roster_pages_match_a_sorted_listing(client, world, login_as):
+    """The counter-guided roster pages equal plain OFFSET pages of the same tree-ordered query."""
+    from services.authz import Actor
+    from services.members import members_query
+
+    for branch, n in ((world.v1, 7), (world.v3, 3), (world.v4, 5)):
+        for i in range(n):
+            member(branch, f"名册{i}", password=None)
+    member_service.set_status(SYSTEM, world.member_v2, "disabled")
+    db.session.commit()
+    h = login_as(world.city_admin)
+    expected = [m.id for m in db.session.scalars(members_query(Actor(world.city_admin), world.city.id, True))]
+    for per_page in (1, 3, 4, 7, 100):
+        got, page = [], 1
+        while True:
+            r = client.get(
+                f"/api/members?org_id={world.city.id}&descendants=1&per_page={per_page}&page={page}", headers=h
+            ).json
+            assert r["meta"]["total"] == len(expected)
+            if not r["items"]:
+                break
+            got += [m["id"] for m in r["items"]]
+            page += 1
+        assert got == expected, per_page
+    single = client.get(f"/api/members?org_id={world.v1.id}&per_page=3&page=2", headers=h).json
+    in_v1 = [m for m in expected if db.session.get(Member, m).org_id == world.v1.id]
+    assert [m["id"] for m in single["items"]] == in_v1[3:6]
+
+
+def test_member_numbers_cannot_collide_or_look_like_mobiles(client, world, login_as):
+    h = login_as(world.town_a1_admin)
+    for bad in ("DY00000099", "dy00000099", "13800000000"):
+        r = client.post("/api/members", json=new_member_body(world, member_no=bad), headers=h)
+        assert r.status_code == 422 and "member_no" in r.json["error"]["fields"], bad
+    ok = client.post("/api/members", json=new_member_body(world, member_no="ABC123"), headers=h)
+    assert ok.status_code == 201
+    again = client.post(
+        "/api/members",
+        json=new_member_body(world, member_no="abc123", mobile="13612340000", id_card=None, birth_date=None),
+        headers=h,
+    )
+    assert again.status_code == 409 and "member_no" in again.json["error"]["fields"]
+    # login by member number, case-insensitively; a mobile-shaped username only ever means a mobile
+    member_service.reset_password(SYSTEM, db.session.get(Member, ok.json["id"]))
+    db.session.commit()
+
+
+def test_floating_destination_needs_the_floating_flag(client, world, login_as):
+    r = client.post(
+        "/api/members", json=new_member_body(world, floating_to="浙江省杭州市"), headers=login_as(world.town_a1_admin)
+    )
+    assert r.status_code == 422 and "floating_to" in r.json["error"]["fields"]

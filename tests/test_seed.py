@@ -19,8 +19,11 @@ from services.settings import load_settings
 
 
 def _make_app(tmp_dir) -> Flask:
-    config = {"app_env": "testing", "database_url": f"sqlite:///{tmp_dir / 't.db'}",
-              "storage_dir": str(tmp_dir / "storage")}
+    config = {
+        "app_env": "testing",
+        "database_url": f"sqlite:///{tmp_dir / 't.db'}",
+        "storage_dir": str(tmp_dir / "storage"),
+    }
     try:
         from app import create_app
 
@@ -64,9 +67,12 @@ def test_counts(seed_app, orgs, members):
     for o in orgs.values():
         by_kind_level[(o.kind, o.level)] = by_kind_level.get((o.kind, o.level), 0) + 1
     assert by_kind_level == {
-        (OrgKind.COMMITTEE, OrgLevel.CITY): 1, (OrgKind.BRANCH, OrgLevel.CITY): 1,
-        (OrgKind.COMMITTEE, OrgLevel.COUNTY): 2, (OrgKind.BRANCH, OrgLevel.COUNTY): 2,
-        (OrgKind.COMMITTEE, OrgLevel.TOWNSHIP): 4, (OrgKind.BRANCH, OrgLevel.TOWNSHIP): 4,
+        (OrgKind.COMMITTEE, OrgLevel.CITY): 1,
+        (OrgKind.BRANCH, OrgLevel.CITY): 1,
+        (OrgKind.COMMITTEE, OrgLevel.COUNTY): 2,
+        (OrgKind.BRANCH, OrgLevel.COUNTY): 2,
+        (OrgKind.COMMITTEE, OrgLevel.TOWNSHIP): 4,
+        (OrgKind.BRANCH, OrgLevel.TOWNSHIP): 4,
         (OrgKind.BRANCH, OrgLevel.VILLAGE): 12,
     }
     per_org = dict(db.session.execute(select(Member.org_id, func.count()).group_by(Member.org_id)).all())
@@ -148,10 +154,21 @@ def test_demo_accounts(seed_app, orgs):
     assert accounts == seed_app.extensions["seed_test"]["summary"]["accounts"]
     assert [a["role"] for a in accounts] == ["super_admin"] + ["dept_admin"] * 5 + ["secretary"] * 2 + ["member"] * 2
     assert {tuple(sorted(a)) for a in accounts} == {
-        ("name", "org_id", "org_level", "org_name", "password", "role", "username")}
+        ("name", "org_id", "org_level", "org_name", "password", "role", "username")
+    }
     root = next(o for o in orgs.values() if o.parent_id is None)
-    assert [a["org_level"] for a in accounts] == ["city", "city", "county", "county", "township", "township",
-                                                  "village", "village", "village", "village"]
+    assert [a["org_level"] for a in accounts] == [
+        "city",
+        "city",
+        "county",
+        "county",
+        "township",
+        "township",
+        "village",
+        "village",
+        "village",
+        "village",
+    ]
     assert accounts[0]["org_id"] == accounts[1]["org_id"] == root.id
     county_a, county_b = orgs[accounts[2]["org_id"]], orgs[accounts[3]["org_id"]]
     town_a, town_b = orgs[accounts[4]["org_id"]], orgs[accounts[5]["org_id"]]
