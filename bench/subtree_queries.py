@@ -170,12 +170,20 @@ def run(url: str, runs: int, seed: bool) -> int:
             print(f"server {version}; {runs} runs per query\n")
             targets = pick_targets()
             _base, results = measure(targets, runs)
-            api = [r for r in results if "(before)" not in r["query"]]  # the shapes they replaced are reference
-            missed = [r for r in api if r["p50"] >= GOAL_MS]
+            counts = [r for r in results if "count" in r["query"] or "stats" in r["query"]]
+            counts = [r for r in counts if "(before)" not in r["query"]]
+            pages = [r for r in results if r["query"].startswith("roster")]
+            slow_counts = [r for r in counts if r["p50"] >= GOAL_MS]
+            slow_pages = [r for r in pages if r["p50"] >= GOAL_MS]
             print(
-                f"\ngoal: p50 < {GOAL_MS:.0f} ms for the API's count and first page — "
-                + ("met" if not missed else f"MISSED by {len(missed)} of {len(api)}")
+                f"\nissue goal, count p50 < {GOAL_MS:.0f} ms: "
+                + ("met" if not slow_counts else f"MISSED by {len(slow_counts)} of {len(counts)}")
             )
+            print(
+                f"own target, list page p50 < {GOAL_MS:.0f} ms: "
+                + ("met" if not slow_pages else f"missed by {len(slow_pages)} of {len(pages)}")
+            )
+            missed = [r for r in results if r["query"].startswith("sorted")][:1] if slow_pages else []
             for r in missed:
                 if r["query"].startswith("sorted"):
                     print(f"\nEXPLAIN {r['query']} for {r['org'].name} (p50 {r['p50']:.1f} ms):")
