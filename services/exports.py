@@ -17,7 +17,7 @@ from models import AccountStatus, ExportStatus, Member, MemberExport, Organisati
 from models.base import utcnow
 from models.member import GENDER_LABELS, PARTY_STATUS_LABELS
 from services import audit, idcard
-from services.authz import Action, Actor, authorize_org, get_org_for
+from services.authz import Action, Actor, authorize_org, can_see_org, get_org_for
 from services.errors import Conflict, NotFound
 from services.orgs import subtree_clause
 from services.storage import storage
@@ -61,6 +61,11 @@ def get_export_for(actor: Actor, export_id: int, ready: bool = False) -> MemberE
     export = db.session.get(MemberExport, export_id)
     if export is None or export.requested_by_id != actor.id:
         raise NotFound("导出任务不存在")
+    # Scope is checked again on every read: a department whose area shrank loses its old files too.
+    org = db.session.get(Organisation, export.org_id)
+    if not can_see_org(actor, org):
+        raise NotFound("导出任务不存在")
+    authorize_org(actor, Action.EXPORT, org)
     if ready and export.status != ExportStatus.DONE:
         raise Conflict("导出尚未完成", code="export_not_ready")
     return export
