@@ -8,7 +8,6 @@ from pathlib import Path
 from apiflask import APIFlask
 from apiflask.exceptions import HTTPError
 from flask_migrate import Migrate
-from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from models import db
@@ -132,16 +131,9 @@ def _register_errors(app: APIFlask) -> None:
     def app_error(error: AppError):
         return envelope(error.status, error.code, error.message, error.fields, extra=error.extra)
 
-    @app.errorhandler(HTTPException)
-    def werkzeug_error(error: HTTPException):
-        return envelope(
-            error.code or 500, HTTP_CODES.get(error.code, "error"), HTTP_MESSAGES.get(error.code, "请求有误")
-        )
-
+    # Werkzeug's HTTP errors (404, 405, 413, 429 …) reach `http_error` through APIFlask; this is the rest.
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
-        if isinstance(error, HTTPException):
-            return werkzeug_error(error)
         log.exception("unhandled error")
         db.session.rollback()
         return envelope(500, "internal_error", HTTP_MESSAGES[500])

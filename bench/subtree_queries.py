@@ -100,7 +100,7 @@ def statements(org):
     live_count = (
         select(func.count(Member.id)).join(Member.org).where(subtree_clause(org), Member.status == AccountStatus.ACTIVE)
     )
-    page = members_query(SYSTEM, org.id, True).limit(PAGE)  # the generic path (with a search filter)
+    page = members_query(SYSTEM, org, True).limit(PAGE)  # the generic path (with a search filter)
     return live_count, page
 
 

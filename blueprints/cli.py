@@ -9,7 +9,8 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from models import Member, Organisation, Role, db
+from models import Organisation, Role, db
+from models.member import ROLE_LABELS
 from services import roster_import
 from services.authz import SYSTEM
 from services.errors import AppError
@@ -113,9 +114,6 @@ def recount_members_command() -> None:
     click.echo(f"已重新统计；{wrong} 个组织的计数有误并已更正")
 
 
-ROLE_NAMES = {"super_admin": "系统管理员", "dept_admin": "组织部管理员", "secretary": "支部书记", "member": "党员"}
-
-
 def demo_accounts_path() -> Path:
     from flask import current_app
 
@@ -140,7 +138,7 @@ def demo_setup_command() -> None:
     click.echo("\n演示账号（密码相同）：")
     for a in accounts:
         click.echo(
-            f"  {ROLE_NAMES.get(a['role'], a['role']):<8} {a['username']}  {a['password']}  "
+            f"  {ROLE_LABELS[Role(a['role'])]:<8} {a['username']}  {a['password']}  "
             f"{a.get('org_name', '')}（组织ID {a['org_id']}）"
         )
     click.echo("\n服务地址 http://127.0.0.1:5000  接口文档 http://127.0.0.1:5000/api/docs\n")
@@ -159,6 +157,3 @@ def register_cli(app) -> None:
         recount_members_command,
     ):
         app.cli.add_command(command)
-
-
-__all__ = ["register_cli", "Member"]

@@ -5,14 +5,13 @@ from __future__ import annotations
 from apiflask import APIBlueprint, fields, validators
 from flask import request, send_file
 
-from blueprints.presenters import member_json
+from blueprints.presenters import export_json, member_json
 from blueprints.schemas import BaseSchema, PageQuery, page_out
 from blueprints.security import current_actor, login_required
 from models import AccountStatus, Gender, PartyStatus, Role, db
 from services import exports, roster_import
 from services import members as member_service
-from services.authz import Action, authorize_org, covers, get_member_for, get_org_for, require_role
-from services.listing import paginate
+from services.authz import get_member_for, require_role
 from tasks import enqueue
 from tasks.exports import build_member_export
 
@@ -70,16 +69,15 @@ class ExportIn(BaseSchema):
 @bp.doc(summary="党员名册", description="org_id 指定组织；descendants=1 包含全部下级组织。")
 def list_members(query_data):
     actor = current_actor()
-    org_id, descendants = query_data.get("org_id"), query_data["descendants"]
-    page_no, per_page = query_data["page"], query_data["per_page"]
-    org = get_org_for(actor, org_id) if org_id is not None else None
-    if org is not None and covers(actor, org) and not query_data.get("q") and not query_data["include_disabled"]:
-        page = member_service.roster_page(org, descendants, page_no, per_page)  # counters: no subtree-wide sort
-    else:
-        stmt = member_service.members_query(
-            actor, org_id, descendants, query_data.get("q"), query_data["include_disabled"]
-        )
-        page = paginate(stmt, page_no, per_page)
+    page = member_service.list_members(
+        actor,
+        query_data.get("org_id"),
+        query_data["descendants"],
+        query_data.get("q"),
+        query_data["include_disabled"],
+        query_data["page"],
+        query_data["per_page"],
+    )
     return page_out(page, lambda m: member_json(actor, m))
 
 
@@ -194,19 +192,18 @@ def import_members():
 @bp.doc(summary="导出党员名册（.xlsx）", description="后台生成；用返回的编号查询进度并下载。")
 def request_export(json_data):
     actor = current_actor()
-    authorize_org(actor, Action.EXPORT, get_org_for(actor, json_data["org_id"]))
-    export = exports.create_export(actor, json_data["org_id"])
+    export = exports.create_export(actor, json_data["org_id"])  # authorizes the export of that organisation
     db.session.commit()
     enqueue(build_member_export, export.id, job_id=f"member-export-{export.id}")
     db.session.refresh(export)
-    return exports.export_json(export), 202
+    return export_json(export), 202
 
 
 @bp.get("/exports/<int:export_id>")
 @login_required
 @bp.doc(summary="导出进度")
 def get_export(export_id):
-    return exports.export_json(exports.get_export_for(current_actor(), export_id))
+    return export_json(exports.get_export_for(current_actor(), export_id))
 
 
 @bp.get("/exports/<int:export_id>/file")

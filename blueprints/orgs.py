@@ -12,7 +12,7 @@ from blueprints.security import current_actor, login_required
 from models import CoordSys, Organisation, OrgKind, OrgLevel, Role, db
 from services import orgs as org_service
 from services import roster_import
-from services.authz import Action, get_org_for, org_scope_clause, require_role
+from services.authz import get_org_for, org_scope_clause, require_role
 from services.listing import paginate
 
 bp = APIBlueprint("orgs", __name__, url_prefix="/api/orgs", tag="组织")
@@ -147,6 +147,3 @@ def import_orgs():
     result = roster_import.import_orgs(actor, roster_import.read_upload(upload))
     db.session.commit()
     return result, 201
-
-
-__all__ = ["bp", "Action"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from blueprints.schemas import iso_local
-from models import Member, Organisation
+from models import ExportStatus, Member, MemberExport, Organisation
 from models.member import GENDER_LABELS, PARTY_STATUS_LABELS, ROLE_LABELS
 from services.authz import Actor
 from services.members import id_card_of
@@ -58,4 +58,17 @@ def member_json(actor: Actor, m: Member) -> dict:
         "must_change_password": m.must_change_password,
         "created_at": iso_local(m.created_at),
         "updated_at": iso_local(m.updated_at),
+    }
+
+
+def export_json(e: MemberExport) -> dict:
+    return {
+        "id": e.id,
+        "org_id": e.org_id,
+        "status": e.status.value,
+        "row_count": e.row_count,
+        "error": e.error,
+        "created_at": iso_local(e.created_at),
+        "finished_at": iso_local(e.finished_at),
+        "download_url": f"/api/members/exports/{e.id}/file" if e.status == ExportStatus.DONE else None,
     }

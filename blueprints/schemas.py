@@ -53,12 +53,6 @@ class PageQuery(BaseSchema):
     per_page = fields.Integer(load_default=20, validate=validators.Range(min=1, max=1000))
 
 
-class PageMeta(BaseSchema):
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
-
-
 def page_out(page, present) -> dict:
     return {
         "items": [present(i) for i in page.items],
@@ -71,13 +65,3 @@ def iso_local(dt):
     from flask import current_app
 
     return dt.astimezone(current_app.config["SETTINGS"].zone).isoformat() if dt else None
-
-
-class ErrorBody(BaseSchema):
-    code = fields.String()
-    message = fields.String()
-    fields = fields.Dict()
-
-
-class ErrorOut(BaseSchema):
-    error = fields.Nested(ErrorBody)

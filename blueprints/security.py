@@ -6,6 +6,7 @@ member or logging out takes effect at the next request, whatever tokens are stil
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import wraps
 
 from flask import current_app, g, request
@@ -65,7 +66,7 @@ def init_security(app) -> None:
     app.config.update(
         JWT_SECRET_KEY=s.secret_key,
         JWT_TOKEN_LOCATION=["headers"],
-        JWT_ACCESS_TOKEN_EXPIRES=__import__("datetime").timedelta(minutes=s.access_token_minutes),
+        JWT_ACCESS_TOKEN_EXPIRES=timedelta(minutes=s.access_token_minutes),
         RATELIMIT_STORAGE_URI=s.redis_url or "memory://",
         RATELIMIT_KEY_PREFIX="party-limits",
         RATELIMIT_HEADERS_ENABLED=True,
@@ -77,7 +78,6 @@ def init_security(app) -> None:
     jwt.expired_token_loader(_token_error("token_expired", "登录已过期，请刷新或重新登录"))
     jwt.revoked_token_loader(_token_error("session_ended", "登录已失效，请重新登录"))
     jwt.needs_fresh_token_loader(_token_error("fresh_login_required", "请重新登录后再操作"))
-    jwt.invalid_token_loader(_token_error("invalid_token", "登录凭证无效，请重新登录"))
     limiter.init_app(app)
 
 

@@ -71,21 +71,6 @@ def get_export_for(actor: Actor, export_id: int, ready: bool = False) -> MemberE
     return export
 
 
-def export_json(e: MemberExport) -> dict:
-    from blueprints.schemas import iso_local
-
-    return {
-        "id": e.id,
-        "org_id": e.org_id,
-        "status": e.status.value,
-        "row_count": e.row_count,
-        "error": e.error,
-        "created_at": iso_local(e.created_at),
-        "finished_at": iso_local(e.finished_at),
-        "download_url": f"/api/members/exports/{e.id}/file" if e.status == ExportStatus.DONE else None,
-    }
-
-
 def open_file(e: MemberExport):
     return storage().open(e.storage_key)
 

@@ -14,9 +14,9 @@ from sqlalchemy import func, select, update
 from models import AccountStatus, AuthSession, Member, Organisation, OrgKind, OrgLevel, Role, db
 from models.base import utcnow
 from services import audit, idcard, passwords
-from services.authz import Action, Actor, authorize_member, authorize_org, get_org_for, member_scope_clause
+from services.authz import Action, Actor, authorize_member, covers, get_org_for, member_scope_clause
 from services.errors import Conflict, Forbidden, Invalid
-from services.listing import Page
+from services.listing import Page, page_size, paginate
 from services.orgs import adjust_member_count, subtree_clause
 
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
@@ -265,14 +265,29 @@ def id_card_of(actor: Actor, member: Member, reveal: bool = False) -> str | None
     return number
 
 
+def list_members(
+    actor: Actor,
+    org_id: int | None,
+    descendants: bool,
+    q: str | None,
+    include_disabled: bool,
+    page: int,
+    per_page: int,
+) -> Page:
+    """One page of the members the actor may see. A plain roster of an organisation the actor covers whole is
+    paged by the counters (`roster_page`); searches and other views run the scoped query."""
+    org = get_org_for(actor, org_id) if org_id is not None else None
+    if org is not None and covers(actor, org) and not q and not include_disabled:
+        return roster_page(org, descendants, page, per_page)
+    return paginate(members_query(actor, org, descendants, q, include_disabled), page, per_page)
+
+
 def members_query(
-    actor: Actor, org_id: int | None, descendants: bool, q: str | None = None, include_disabled: bool = False
+    actor: Actor, org: Organisation | None, descendants: bool, q: str | None = None, include_disabled: bool = False
 ):
-    """The members the actor may see, optionally limited to one organisation or its subtree, by id."""
+    """The members the actor may see, optionally limited to `org` (already authorized) or its subtree."""
     stmt = select(Member).join(Member.org).where(member_scope_clause(actor))
-    if org_id is not None:
-        org = get_org_for(actor, org_id)
-        authorize_org(actor, Action.READ, org)
+    if org is not None:
         stmt = stmt.where(subtree_clause(org) if descendants else Member.org_id == org.id)
     if not include_disabled:
         stmt = stmt.where(Member.status == AccountStatus.ACTIVE)
@@ -292,8 +307,6 @@ def roster_page(org: Organisation, descendants: bool, page: int, per_page: int) 
     those branches; then only their members are sorted. The caller must have checked that the actor covers
     `org` (the page is not filtered by scope).
     """
-    from services.listing import page_size
-
     per_page, page = page_size(per_page), max(1, page)
     offset = (page - 1) * per_page
     total = count_active(org, descendants)

@@ -9,7 +9,15 @@ from sqlalchemy import case, func, literal, select, update
 
 from models import AccountStatus, CoordSys, Member, Organisation, OrgKind, OrgLevel, Role, db
 from services import audit
-from services.authz import Action, Actor, authorize_member, authorize_org, org_scope_clause, subtree_clause
+from services.authz import (
+    Action,
+    Actor,
+    authorize_member,
+    authorize_org,
+    get_org_for,
+    org_scope_clause,
+    subtree_clause,
+)
 from services.errors import Conflict, Forbidden, Invalid
 from services.geo import check_position
 
@@ -74,8 +82,6 @@ def create_org(actor: Actor, *, parent_id: int | None, **fields) -> Organisation
         if not actor.is_super:
             raise Forbidden("只有系统管理员可以创建顶级组织")
     else:
-        from services.authz import get_org_for
-
         parent = get_org_for(actor, parent_id, Action.CREATE_CHILD)
     kind, level = OrgKind(fields["kind"]), OrgLevel(fields["level"])
     fields.update(kind=kind, level=level)
@@ -154,8 +160,6 @@ def _appoint_secretary(actor: Actor, org: Organisation, member_id: int) -> None:
 
 def move_org(actor: Actor, org: Organisation, new_parent_id: int) -> Organisation:
     """Re-parents `org` with its whole subtree: one UPDATE rewrites every path below it (audited)."""
-    from services.authz import get_org_for
-
     authorize_org(actor, Action.MANAGE, org)
     new_parent = get_org_for(actor, new_parent_id, Action.CREATE_CHILD)
     if new_parent.path.startswith(org.path):

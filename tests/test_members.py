@@ -296,7 +296,7 @@ def test_roster_pages_match_a_sorted_listing(client, world, login_as):
     member_service.set_status(SYSTEM, world.member_v2, "disabled")
     db.session.commit()
     h = login_as(world.city_admin)
-    expected = [m.id for m in db.session.scalars(members_query(Actor(world.city_admin), world.city.id, True))]
+    expected = [m.id for m in db.session.scalars(members_query(Actor(world.city_admin), world.city, True))]
     for per_page in (1, 3, 4, 7, 100):
         got, page = [], 1
         while True:
