@@ -10,7 +10,7 @@ from blueprints.presenters import member_json
 from blueprints.schemas import BaseSchema
 from blueprints.security import current_actor, limiter, login_rate_limit, login_required
 from models import db
-from services import accounts
+from services import accounts, wechat_accounts
 from services.authz import Actor
 from services.errors import AppError
 
@@ -27,6 +27,16 @@ class LoginIn(BaseSchema):
 class PasswordIn(BaseSchema):
     current_password = fields.String(required=True, validate=validators.Length(min=1, max=128))
     new_password = fields.String(required=True, validate=validators.Length(min=1, max=128))
+
+
+class WeChatLoginIn(BaseSchema):
+    code = fields.String(
+        required=True, validate=validators.Length(min=1, max=128), metadata={"description": "wx.login 得到的登录凭证"}
+    )
+
+
+class BindIn(BaseSchema):
+    bind_token = fields.String(required=True, validate=validators.Length(min=1, max=128))
 
 
 class TokensOut(BaseSchema):
@@ -82,5 +92,42 @@ def logout():
 @bp.doc(summary="修改密码", description="首次登录必须先修改初始密码。其他设备上的登录随之失效。")
 def change_password(json_data):
     accounts.change_password(current_actor(), json_data["current_password"], json_data["new_password"], g.sid)
+    db.session.commit()
+    return ""
+
+
+@bp.post("/wechat")
+@limiter.limit(login_rate_limit)
+@bp.input(WeChatLoginIn)
+@bp.doc(
+    summary="微信登录",
+    description="已绑定微信的党员直接登录（返回与账号登录相同的令牌，bound=true）；"
+    "未绑定时返回 bound=false 和 bind_token：先用账号密码登录，再调用 /api/auth/wechat/bind 完成绑定。",
+)
+def wechat_login(json_data):
+    member, result = wechat_accounts.login(json_data["code"], request.remote_addr, request.user_agent.string)
+    db.session.commit()
+    if member is None:
+        return {"bound": False, **result}
+    return {"bound": True, **result, "member": member_json(Actor(member), member)}
+
+
+@bp.post("/wechat/bind")
+@login_required(allow_pending_password=True)
+@bp.input(BindIn)
+@bp.doc(summary="绑定微信", description="用微信登录时得到的 bind_token 把该微信绑定到当前登录的账号。")
+def wechat_bind(json_data):
+    wechat_accounts.bind(current_actor(), json_data["bind_token"])
+    db.session.commit()
+    return {"bound": True}
+
+
+@bp.delete("/wechat/bind")
+@login_required(allow_pending_password=True)
+@bp.output({}, status_code=204)
+@bp.doc(summary="解除微信绑定")
+def wechat_unbind():
+    actor = current_actor()
+    wechat_accounts.unbind(actor, actor.member)
     db.session.commit()
     return ""

@@ -10,6 +10,7 @@ from blueprints.security import current_actor, login_required
 from models import db
 from services import members as member_service
 from services.orgs import breadcrumb
+from services.wechat_accounts import identity_of
 
 bp = APIBlueprint("me", __name__, url_prefix="/api/me", tag="我的")
 
@@ -28,6 +29,7 @@ def _me() -> dict:
         "org": {**org_json(m.org), "breadcrumb": breadcrumb(m.org)},
         "scope_org": org_json(root) if root else None,
         "must_change_password": m.must_change_password,
+        "wechat_bound": identity_of(m) is not None,
     }
 
 

@@ -9,7 +9,7 @@ from blueprints.presenters import export_json, member_json
 from blueprints.schemas import BaseSchema, PageQuery, page_out
 from blueprints.security import current_actor, login_required
 from models import AccountStatus, Gender, PartyStatus, Role, db
-from services import exports, roster_import
+from services import exports, roster_import, wechat_accounts
 from services import members as member_service
 from services.authz import get_member_for, require_role
 from tasks import enqueue
@@ -170,6 +170,17 @@ def reset_password(member_id):
     initial = member_service.reset_password(actor, member)
     db.session.commit()
     return {"id": member.id, "initial_password": initial}
+
+
+@bp.delete("/<int:member_id>/wechat")
+@login_required
+@bp.output({}, status_code=204)
+@bp.doc(summary="解除党员的微信绑定", description="党员换手机或微信号丢失时，由本组织书记或上级组织部门解除。")
+def unbind_wechat(member_id):
+    actor = current_actor()
+    wechat_accounts.unbind(actor, get_member_for(actor, member_id))
+    db.session.commit()
+    return ""
 
 
 @bp.post("/import")

@@ -6,6 +6,7 @@ from models.base import db
 from models.export import ExportStatus, MemberExport
 from models.member import AccountStatus, Gender, Member, PartyStatus, Role
 from models.org import CoordSys, Organisation, OrgKind, OrgLevel
+from models.wechat import WeChatApp, WeChatIdentity, WeChatLoginTicket
 
 __all__ = [
     "AccountStatus",
@@ -22,5 +23,8 @@ __all__ = [
     "OrgLevel",
     "PartyStatus",
     "Role",
+    "WeChatApp",
+    "WeChatIdentity",
+    "WeChatLoginTicket",
     "db",
 ]

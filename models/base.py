@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData, TypeDecorator, event
+from sqlalchemy import DateTime, Enum, MetaData, TypeDecorator, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Stable constraint names so migrations read the same on SQLite and MariaDB.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
     "ck": "ck_%(table_name)s_%(constraint_name)s",
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
@@ -67,3 +67,10 @@ def _sqlite_pragmas(dbapi_connection, _record):
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA busy_timeout=10000")
         cur.close()
+
+
+def value_enum(cls):
+    # Store the value (e.g. "county"), not the member name; a plain VARCHAR keeps migrations portable.
+    return Enum(
+        cls, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e], validate_strings=True
+    )

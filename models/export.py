@@ -8,8 +8,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import TimestampMixin, UTCDateTime, db
-from models.org import _enum
+from models.base import TimestampMixin, UTCDateTime, db, value_enum
 
 
 class ExportStatus(enum.StrEnum):
@@ -24,7 +23,7 @@ class MemberExport(TimestampMixin, db.Model):
 
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
-    status: Mapped[ExportStatus] = mapped_column(_enum(ExportStatus), default=ExportStatus.QUEUED)
+    status: Mapped[ExportStatus] = mapped_column(value_enum(ExportStatus), default=ExportStatus.QUEUED)
     storage_key: Mapped[str | None] = mapped_column(String(200))
     row_count: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)

@@ -8,8 +8,8 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import TimestampMixin, UTCDateTime, db
-from models.org import Organisation, _enum
+from models.base import TimestampMixin, UTCDateTime, db, value_enum
+from models.org import Organisation
 
 
 class Role(enum.StrEnum):
@@ -54,23 +54,23 @@ class Member(TimestampMixin, db.Model):
     # Set right after insert (DY + zero-padded id) unless the roster gives one.
     member_no: Mapped[str | None] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(50))
-    gender: Mapped[Gender] = mapped_column(_enum(Gender))
+    gender: Mapped[Gender] = mapped_column(value_enum(Gender))
     birth_date: Mapped[date | None] = mapped_column(Date)
     mobile: Mapped[str] = mapped_column(String(11), unique=True)
     # Encrypted ID-card number (Fernet) and a keyed digest of it, so duplicates are found without decrypting.
     id_card_cipher: Mapped[bytes | None] = mapped_column(LargeBinary)
     id_card_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
-    party_status: Mapped[PartyStatus] = mapped_column(_enum(PartyStatus), default=PartyStatus.FULL)
+    party_status: Mapped[PartyStatus] = mapped_column(value_enum(PartyStatus), default=PartyStatus.FULL)
     joined_on: Mapped[date | None] = mapped_column(Date)
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     is_floating: Mapped[bool] = mapped_column(Boolean, default=False)
     floating_to: Mapped[str | None] = mapped_column(String(100))
 
-    role: Mapped[Role] = mapped_column(_enum(Role), default=Role.MEMBER)
+    role: Mapped[Role] = mapped_column(value_enum(Role), default=Role.MEMBER)
     managed_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     # Grants reading ID-card numbers unmasked; every such read is audited.
     can_view_id_card: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[AccountStatus] = mapped_column(_enum(AccountStatus), default=AccountStatus.ACTIVE)
+    status: Mapped[AccountStatus] = mapped_column(value_enum(AccountStatus), default=AccountStatus.ACTIVE)
 
     password_hash: Mapped[str | None] = mapped_column(String(255))
     # A one-time initial password (imported accounts): high-entropy, so a keyed digest suffices; see

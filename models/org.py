@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import enum
 
-from sqlalchemy import Boolean, Enum, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import TimestampMixin, db
+from models.base import TimestampMixin, db, value_enum
 
 
 class OrgLevel(enum.StrEnum):
@@ -60,20 +60,13 @@ class CoordSys(enum.StrEnum):
     GCJ02 = "gcj02"
 
 
-def _enum(cls):
-    # Store the value (e.g. "county"), not the member name; a plain VARCHAR keeps migrations portable.
-    return Enum(
-        cls, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e], validate_strings=True
-    )
-
-
 class Organisation(TimestampMixin, db.Model):
     __tablename__ = "organisations"
 
     name: Mapped[str] = mapped_column(String(100))
     code: Mapped[str] = mapped_column(String(32), unique=True)
-    kind: Mapped[OrgKind] = mapped_column(_enum(OrgKind))
-    level: Mapped[OrgLevel] = mapped_column(_enum(OrgLevel))
+    kind: Mapped[OrgKind] = mapped_column(value_enum(OrgKind))
+    level: Mapped[OrgLevel] = mapped_column(value_enum(OrgLevel))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
     # "/1/5/23/": ids from the root to this node, each followed by a slash, so that a subtree is
     # `path LIKE '/1/5/%'` (the trailing slash keeps /1/5/ from matching /1/57/). ASCII only, indexed.
@@ -85,7 +78,7 @@ class Organisation(TimestampMixin, db.Model):
     contact_phone: Mapped[str | None] = mapped_column(String(20))
     venue_lat: Mapped[float | None] = mapped_column(Float)
     venue_lng: Mapped[float | None] = mapped_column(Float)
-    venue_coord_sys: Mapped[CoordSys | None] = mapped_column(_enum(CoordSys))
+    venue_coord_sys: Mapped[CoordSys | None] = mapped_column(value_enum(CoordSys))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Active members whose branch is this organisation. Kept by services.orgs.adjust_member_count in the same
     # transaction as every change of a member's branch or status (`recount_members` repairs it), so that a

@@ -77,11 +77,15 @@ def verify_credentials(username: str, password: str) -> Member:
     if not ok:
         _record_failure(key, row)
         raise Unauthorized(BAD_CREDENTIALS, code="bad_credentials")
-    if member.status != AccountStatus.ACTIVE:
-        raise Unauthorized("账号已停用，请联系所在党组织", code="account_disabled")
+    check_active(member)
     if row is not None:
         db.session.delete(row)
     return member
+
+
+def check_active(member: Member) -> None:
+    if member.status != AccountStatus.ACTIVE:
+        raise Unauthorized("账号已停用，请联系所在党组织", code="account_disabled")
 
 
 def _password_matches(member: Member, password: str) -> bool:
@@ -98,8 +102,8 @@ def _password_matches(member: Member, password: str) -> bool:
     return False
 
 
-def start_session(member: Member, ip: str | None, user_agent: str | None) -> dict:
-    """Creates a session and returns its tokens (audited as a login)."""
+def start_session(member: Member, ip: str | None, user_agent: str | None, method: str = "password") -> dict:
+    """Creates a session and returns its tokens (audited as a login, with how the member proved who they are)."""
     session = AuthSession(
         id=secrets.token_hex(16),
         member_id=member.id,
@@ -110,7 +114,7 @@ def start_session(member: Member, ip: str | None, user_agent: str | None) -> dic
     )
     db.session.add(session)
     tokens = _mint(member, session)
-    audit.record(Actor(member, ip), "auth.login", "member", member.id, {"sid": session.id})
+    audit.record(Actor(member, ip), "auth.login", "member", member.id, {"sid": session.id, "method": method})
     return tokens
 
 

@@ -24,6 +24,16 @@ def _bool(value: str | None, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+
+
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name)
     if raw in (None, ""):
@@ -68,6 +78,19 @@ class Settings:
     page_size_max: int = 100
     # Largest roster file accepted over HTTP (bytes); the CLI has no limit.
     max_upload_bytes: int = 20 * 1024 * 1024
+    # The local WeChat stand-in at /_sandbox/wechat/. Default: on in development and testing; production refuses it.
+    wechat_sandbox: bool | None = None
+    # Where WeChat's API is reached, token URL included. Default: https://api.weixin.qq.com, or the sandbox of the
+    # local demo server (http://127.0.0.1:5000/_sandbox/wechat) when the sandbox is on.
+    wechat_api_base: str = ""
+    # The mini-program's AppID and AppSecret (required in production); the official account's, for template
+    # messages and the bot. With the sandbox on, sandbox values are filled in.
+    wechat_mini_appid: str = ""
+    wechat_mini_secret: str = ""
+    wechat_oa_appid: str = ""
+    wechat_oa_secret: str = ""
+    # Seconds to wait for any one WeChat call (the token fetch included) before giving up as a transient failure.
+    wechat_timeout: float = 5.0
     extra: dict = field(default_factory=dict)
 
     @property
@@ -106,6 +129,13 @@ def load_settings(instance_path: str, overrides: dict | None = None) -> Settings
         initial_password_days=_int("INITIAL_PASSWORD_DAYS", 30),
         page_size_max=_int("PAGE_SIZE_MAX", 100),
         max_upload_bytes=_int("MAX_UPLOAD_BYTES", 20 * 1024 * 1024),
+        wechat_sandbox=_bool(env.get("WECHAT_SANDBOX"), None),
+        wechat_api_base=env.get("WECHAT_API_BASE", ""),
+        wechat_mini_appid=env.get("WECHAT_MINI_APPID", ""),
+        wechat_mini_secret=env.get("WECHAT_MINI_SECRET", ""),
+        wechat_oa_appid=env.get("WECHAT_OA_APPID", ""),
+        wechat_oa_secret=env.get("WECHAT_OA_SECRET", ""),
+        wechat_timeout=_float("WECHAT_TIMEOUT", 5.0),
     )
     for key, value in (overrides or {}).items():
         if hasattr(s, key):
@@ -137,8 +167,33 @@ def _complete(s: Settings, instance_path: str) -> Settings:
         raise ConfigError(f"STORAGE must be local or qiniu, got {s.storage!r}")
     if s.storage == "qiniu":
         raise ConfigError("STORAGE=qiniu: the Qiniu adapter is not part of this release yet; use local")
+    _complete_wechat(s)
     try:
         s.zone  # noqa: B018 - validates TZ
     except Exception as exc:  # ZoneInfoNotFoundError and ValueError
         raise ConfigError(f"TZ is not a known time zone: {s.tz!r}") from exc
     return s
+
+
+SANDBOX_APPS = {
+    "mini": ("wxsandboxmini00001", "sandbox-mini-secret"),
+    "oa": ("wxsandboxoa0000001", "sandbox-oa-secret"),
+}
+
+
+def _complete_wechat(s: Settings) -> None:
+    if s.wechat_sandbox is None:
+        s.wechat_sandbox = not s.is_production
+    if s.is_production and s.wechat_sandbox:
+        raise ConfigError("WECHAT_SANDBOX cannot be on in production: it answers WeChat's API with fake data")
+    if s.wechat_sandbox:
+        s.wechat_mini_appid = s.wechat_mini_appid or SANDBOX_APPS["mini"][0]
+        s.wechat_mini_secret = s.wechat_mini_secret or SANDBOX_APPS["mini"][1]
+        s.wechat_oa_appid = s.wechat_oa_appid or SANDBOX_APPS["oa"][0]
+        s.wechat_oa_secret = s.wechat_oa_secret or SANDBOX_APPS["oa"][1]
+        s.wechat_api_base = s.wechat_api_base or "http://127.0.0.1:5000/_sandbox/wechat"
+    s.wechat_api_base = (s.wechat_api_base or "https://api.weixin.qq.com").rstrip("/")
+    if s.is_production and not (s.wechat_mini_appid and s.wechat_mini_secret):
+        raise ConfigError("WECHAT_MINI_APPID and WECHAT_MINI_SECRET are required in production")
+    if s.wechat_timeout <= 0:
+        raise ConfigError("WECHAT_TIMEOUT must be a positive number of seconds")

@@ -139,6 +139,22 @@ def _empty_tables() -> None:
 
 
 @pytest.fixture
+def live_server(app):
+    """The test's app also served over real HTTP on a loopback port; its WeChat adapter points at the sandbox
+    there. Cached WeChat tokens of earlier tests are dropped from Redis."""
+    from tasks import redis_client
+    from tests.live import LiveServer
+
+    conn = redis_client()
+    if conn is not None:
+        for key in conn.scan_iter("wechat:*"):
+            conn.delete(key)
+    server = LiveServer(app).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -9,8 +9,10 @@ from services.settings import ConfigError, load_settings, normalise_database_url
 
 
 def test_production_requires_secrets(tmp_path, monkeypatch):
-    for name in ("SECRET_KEY", "DATA_KEY", "APP_ENV", "FLASK_DEBUG"):
+    for name in ("SECRET_KEY", "DATA_KEY", "APP_ENV", "FLASK_DEBUG", "WECHAT_SANDBOX"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("WECHAT_MINI_APPID", "wx0123456789abcdef")
+    monkeypatch.setenv("WECHAT_MINI_SECRET", "s" * 32)
     with pytest.raises(ConfigError, match="SECRET_KEY"):
         load_settings(str(tmp_path))
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
