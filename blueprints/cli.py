@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
@@ -14,6 +15,7 @@ from models.member import ROLE_LABELS
 from services import roster_import
 from services.authz import SYSTEM
 from services.errors import AppError
+from services.wechat_accounts import bind_demo_openids
 
 
 def _fail(exc: AppError) -> click.ClickException:
@@ -115,8 +117,6 @@ def recount_members_command() -> None:
 
 
 def demo_accounts_path() -> Path:
-    from flask import current_app
-
     return Path(current_app.instance_path) / "demo-accounts.json"
 
 
@@ -135,13 +135,17 @@ def demo_setup_command() -> None:
     if not path.exists():
         raise click.ClickException(f"数据库已有数据但缺少 {path}；运行 make clean-demo 后重试")
     accounts = json.loads(path.read_text("utf-8"))["accounts"]
-    click.echo("\n演示账号（密码相同）：")
+    if current_app.config["SETTINGS"].wechat_sandbox:
+        bind_demo_openids([a["username"] for a in accounts])
+        db.session.commit()
+    click.echo("\n演示账号（密码相同；在微信沙箱页可用 openid「demo-手机号」模拟微信登录）：")
     for a in accounts:
         click.echo(
             f"  {ROLE_LABELS[Role(a['role'])]:<8} {a['username']}  {a['password']}  "
             f"{a.get('org_name', '')}（组织ID {a['org_id']}）"
         )
-    click.echo("\n服务地址 http://127.0.0.1:5000  接口文档 http://127.0.0.1:5000/api/docs\n")
+    click.echo("\n服务地址 http://127.0.0.1:5000  接口文档 http://127.0.0.1:5000/api/docs")
+    click.echo("微信沙箱发件箱 http://127.0.0.1:5000/_sandbox/wechat/\n")
 
 
 def register_cli(app) -> None:

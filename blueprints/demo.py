@@ -30,4 +30,8 @@ table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 10px}}
 <h1>智慧党建云 · 演示环境</h1><p>运行环境：{env}。接口文档：<a href="/api/docs">/api/docs</a>，
 OpenAPI：<a href="/api/openapi.json">/api/openapi.json</a>。</p>
 <h2>演示账号</h2><table><tr><th>角色</th><th>账号（手机号）</th><th>密码</th><th>组织</th></tr>{rows}</table>
-<p>登录：<code>POST /api/auth/login {{"username": "手机号", "password": "密码"}}</code></p></body></html>"""
+<p>登录：<code>POST /api/auth/login {{"username": "手机号", "password": "密码"}}</code></p>
+<h2>微信</h2><p>本地微信沙箱：<a href="/_sandbox/wechat/">消息发件箱</a>（不会联系真实微信）。演示账号已绑定 openid
+「demo-手机号」：在沙箱页为它生成登录凭证，再 <code>POST /api/auth/wechat {{"code": "…"}}</code> 即“微信一键登录”。
+小程序源码在 <code>miniprogram/</code>，用微信开发者工具打开，接口地址见 <code>miniprogram/config.js</code>。</p>
+</body></html>"""

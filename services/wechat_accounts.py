@@ -132,3 +132,25 @@ def unbind(actor: Actor, member: Member) -> bool:
     db.session.delete(identity)
     audit.record(actor, "wechat.unbind", "member", member.id, {"by_self": member.id == actor.id})
     return True
+
+
+def demo_openid(member: Member) -> str:
+    return f"demo-{member.mobile}"
+
+
+def bind_demo_openids(mobiles: list[str]) -> int:
+    """Sandbox only: binds each demo account to the openid `demo-<mobile>`, so the demo can log in "through
+    WeChat" (mint a code for that openid on the sandbox page). Idempotent; returns how many were added."""
+    if not _settings().wechat_sandbox:
+        raise RuntimeError("demo WeChat bindings exist only with the WeChat sandbox")
+    added = 0
+    for member in db.session.scalars(select(Member).where(Member.mobile.in_(mobiles))):
+        if identity_of(member) is None:
+            openid = demo_openid(member)
+            db.session.add(
+                WeChatIdentity(
+                    member_id=member.id, app=WeChatApp.MINI_PROGRAM, appid=_settings().wechat_mini_appid, openid=openid
+                )
+            )
+            added += 1
+    return added

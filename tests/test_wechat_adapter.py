@@ -318,3 +318,11 @@ def test_outbox_page_lists_messages_in_chinese(app, client, world, sandbox):
     page = client.get("/_sandbox/wechat/").get_data(as_text=True)
     assert "消息发件箱" in page and "已发送消息（1 条）" in page
     assert "一村党员（一村党支部）" in page and "MEETING_DUE" in page and "支部委员会会议" in page
+
+
+def test_demo_button_sends_through_the_adapter(app, client, sandbox):
+    r = client.post("/_sandbox/wechat/_demo/test-message", data={"openid": "demo-13900000001"})
+    assert r.status_code == 302
+    [message] = sandbox.outbox()
+    assert message["touser"] == "demo-13900000001" and message["fields"]["thing1"] == "支部党员大会（演示）"
+    assert client.post("/_sandbox/wechat/_demo/test-message", data={}).status_code == 422

@@ -210,3 +210,14 @@ def test_home_by_role(client, world, login_as):
 def test_home_needs_login(client):
     r = client.get("/api/home")
     assert r.status_code == 401 and r.json["error"]["message"]
+
+
+def test_demo_accounts_log_in_through_the_sandbox(client, world, mint):
+    from services.wechat_accounts import bind_demo_openids
+
+    mobiles = [world.member_v1.mobile, world.sec_v1.mobile]
+    assert bind_demo_openids(mobiles) == 2
+    assert bind_demo_openids(mobiles) == 0  # demo-setup runs at every `make run`
+    db.session.commit()
+    r = wechat(client, mint(f"demo-{world.sec_v1.mobile}"))
+    assert r.json["bound"] is True and r.json["member"]["id"] == world.sec_v1.id

@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flask import Blueprint, current_app, jsonify, render_template, request
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from blueprints.sandbox import SandboxState, control_error, json_body, parse_fault, sandbox_state
@@ -407,6 +407,26 @@ def reset():
     return jsonify({"reset": True})
 
 
+@bp.post("/_demo/test-message")
+def demo_test_message():
+    """For the demo page: the member taps "allow" once, then the platform sends one subscribe message through the
+    real adapter (over HTTP to this sandbox). Needs a threaded server, as `flask run` is."""
+    from services.wechat import mini_program
+
+    openid = (request.form.get("openid") or json_body().get("openid") or "").strip()
+    if not openid:
+        return control_error("openid")
+    template = "DEMO_MEETING_REMINDER"
+    st = state()
+    with st.lock:
+        st.users.setdefault((current_app.config["SETTINGS"].wechat_mini_appid, openid), None)
+        st.credits[(openid, template)] += 1
+    now = datetime.now(current_app.config["SETTINGS"].zone)
+    data = {"thing1": "支部党员大会（演示）", "time2": now.strftime("%Y年%m月%d日 %H:%M"), "thing3": "请按时参加"}
+    mini_program().send_subscribe(openid, template, data, page="/pages/home/home")
+    return redirect(url_for("wechat_sandbox.outbox_page"))
+
+
 @bp.get("/")
 def outbox_page():
     st = state()
@@ -420,7 +440,8 @@ def outbox_page():
     for c in calls:
         c["at_text"] = _local_time(c["at"])
     settings = current_app.config["SETTINGS"]
-    return render_template("sandbox/wechat_outbox.html", messages=messages, calls=calls, settings=settings)
+    bound = db.session.scalars(select(WeChatIdentity.openid).order_by(WeChatIdentity.id).limit(20)).all()
+    return render_template("sandbox/wechat_outbox.html", messages=messages, calls=calls, settings=settings, bound=bound)
 
 
 def _local_time(ts: float) -> str:
