@@ -5,6 +5,7 @@ from __future__ import annotations
 from apiflask import APIBlueprint, fields, validators
 from flask import g, request
 from flask_jwt_extended import get_jwt, jwt_required
+from marshmallow import ValidationError, validates_schema
 
 from blueprints.presenters import member_json
 from blueprints.schemas import BaseSchema
@@ -36,7 +37,17 @@ class WeChatLoginIn(BaseSchema):
 
 
 class BindIn(BaseSchema):
-    bind_token = fields.String(required=True, validate=validators.Length(min=1, max=128))
+    bind_token = fields.String(
+        validate=validators.Length(min=1, max=128), metadata={"description": "微信登录未绑定时得到的凭证"}
+    )
+    code = fields.String(
+        validate=validators.Length(min=1, max=128), metadata={"description": "或：已登录时 wx.login 得到的新凭证"}
+    )
+
+    @validates_schema
+    def one_of(self, data, **_kw):
+        if ("bind_token" in data) == ("code" in data):
+            raise ValidationError("bind_token 和 code 须提供其一", field_name="bind_token")
 
 
 class TokensOut(BaseSchema):
@@ -115,9 +126,15 @@ def wechat_login(json_data):
 @bp.post("/wechat/bind")
 @login_required(allow_pending_password=True)
 @bp.input(BindIn)
-@bp.doc(summary="绑定微信", description="用微信登录时得到的 bind_token 把该微信绑定到当前登录的账号。")
+@bp.doc(
+    summary="绑定微信",
+    description="把微信绑定到当前登录的账号：提交微信登录时得到的 bind_token，或已登录时 wx.login 得到的 code。",
+)
 def wechat_bind(json_data):
-    wechat_accounts.bind(current_actor(), json_data["bind_token"])
+    if "code" in json_data:
+        wechat_accounts.bind_code(current_actor(), json_data["code"])
+    else:
+        wechat_accounts.bind(current_actor(), json_data["bind_token"])
     db.session.commit()
     return {"bound": True}
 

@@ -48,13 +48,7 @@ def login(code: str, ip: str | None, user_agent: str | None) -> tuple[Member | N
     """(member, tokens) when the code's openid is bound, else (None, a bind ticket). Writes the session or the
     ticket; the caller commits. A refused code raises Unauthorized; WeChat being down raises UpstreamError."""
     gateway = mini_program()
-    try:
-        wx = gateway.code_to_session(code)
-    except UpstreamError as exc:
-        if exc.upstream_code in CODE_REFUSED:
-            message, fields = "微信登录凭证无效或已使用，请重新登录", {"code": ["登录凭证无效或已使用"]}
-            raise Unauthorized(message, code="wechat_code_invalid", fields=fields) from exc
-        raise
+    wx = _code_to_session(gateway, code)
     identity = db.session.scalar(
         select(WeChatIdentity).where(WeChatIdentity.appid == gateway.appid, WeChatIdentity.openid == wx.openid)
     )
@@ -65,6 +59,18 @@ def login(code: str, ip: str | None, user_agent: str | None) -> tuple[Member | N
         identity.last_login_at = utcnow()
         return identity.member, accounts.start_session(identity.member, ip, user_agent, method="wechat")
     return None, _new_ticket(gateway.appid, wx)
+
+
+def _code_to_session(gateway, code: str, refusal=Unauthorized):
+    """The code's WeChat user; a refused code raises `refusal` (401 at login; 422 when binding, where a 401 would
+    tell the client its session had ended)."""
+    try:
+        return gateway.code_to_session(code)
+    except UpstreamError as exc:
+        if exc.upstream_code in CODE_REFUSED:
+            message, fields = "微信登录凭证无效或已使用，请重新登录", {"code": ["登录凭证无效或已使用"]}
+            raise refusal(message, code="wechat_code_invalid", fields=fields) from exc
+        raise
 
 
 def _new_ticket(appid: str, wx) -> dict:
@@ -85,8 +91,7 @@ def _new_ticket(appid: str, wx) -> dict:
 
 
 def bind(actor: Actor, bind_token: str) -> WeChatIdentity:
-    """Binds the ticket's openid to the signed-in member (replacing the member's earlier openid, if any).
-    Refuses a used, expired or unknown ticket, and an openid bound to someone else. Audited."""
+    """Binds the ticket's openid to the signed-in member. Refuses a used, expired or unknown ticket."""
     ticket = db.session.scalar(
         select(WeChatLoginTicket).where(WeChatLoginTicket.token_digest == _digest(bind_token)).with_for_update()
     )
@@ -95,9 +100,22 @@ def bind(actor: Actor, bind_token: str) -> WeChatIdentity:
             "绑定凭证无效或已过期，请重新用微信登录", code="bind_token_invalid", fields={"bind_token": ["无效或已过期"]}
         )
     ticket.used_at = utcnow()
+    return _bind_openid(actor, ticket.appid, ticket.openid, ticket.unionid, ticket.session_key_cipher)
+
+
+def bind_code(actor: Actor, code: str) -> WeChatIdentity:
+    """Binds the WeChat user behind a fresh `wx.login` code to the signed-in member (from the "me" page)."""
+    gateway = mini_program()
+    wx = _code_to_session(gateway, code, refusal=Invalid)
+    return _bind_openid(actor, gateway.appid, wx.openid, wx.unionid, _encrypt(wx.session_key))
+
+
+def _bind_openid(actor: Actor, appid: str, openid: str, unionid: str | None, key_cipher: str | None):
+    """One openid, one member: refuses an openid bound to someone else; replaces the member's earlier openid
+    (a new phone or WeChat account). Audited."""
     member = actor.member
     holder = db.session.scalar(
-        select(WeChatIdentity).where(WeChatIdentity.appid == ticket.appid, WeChatIdentity.openid == ticket.openid)
+        select(WeChatIdentity).where(WeChatIdentity.appid == appid, WeChatIdentity.openid == openid)
     )
     if holder is not None and holder.member_id != member.id:
         raise Conflict("该微信已绑定其他党员账号，请先在原账号解除绑定", code="wechat_bound_elsewhere")
@@ -110,15 +128,14 @@ def bind(actor: Actor, bind_token: str) -> WeChatIdentity:
     identity = WeChatIdentity(
         member_id=member.id,
         app=WeChatApp.MINI_PROGRAM,
-        appid=ticket.appid,
-        openid=ticket.openid,
-        unionid=ticket.unionid,
-        session_key_cipher=ticket.session_key_cipher,
+        appid=appid,
+        openid=openid,
+        unionid=unionid,
+        session_key_cipher=key_cipher,
         last_login_at=utcnow(),
     )
     db.session.add(identity)
-    detail = {"replaced": previous is not None}
-    audit.record(actor, "wechat.bind", "member", member.id, detail)
+    audit.record(actor, "wechat.bind", "member", member.id, {"replaced": previous is not None})
     return identity
 
 

@@ -221,3 +221,22 @@ def test_demo_accounts_log_in_through_the_sandbox(client, world, mint):
     db.session.commit()
     r = wechat(client, mint(f"demo-{world.sec_v1.mobile}"))
     assert r.json["bound"] is True and r.json["member"]["id"] == world.sec_v1.id
+
+
+def test_bind_from_the_me_page_with_a_fresh_code(client, world, mint):
+    headers = login(client, world.member_v1)
+    r = client.post("/api/auth/wechat/bind", json={"code": mint("o-me-page")}, headers=headers)
+    assert r.status_code == 200 and r.json == {"bound": True}
+    assert wechat(client, mint("o-me-page")).json["member"]["id"] == world.member_v1.id
+    other = login(client, world.member_v2)
+    taken = client.post("/api/auth/wechat/bind", json={"code": mint("o-me-page")}, headers=other)
+    assert taken.status_code == 409 and taken.json["error"]["code"] == "wechat_bound_elsewhere"
+    used = client.post("/api/auth/wechat/bind", json={"code": "never-issued"}, headers=other)
+    assert used.status_code == 422 and used.json["error"]["code"] == "wechat_code_invalid"
+
+
+def test_bind_takes_exactly_one_of_token_and_code(client, world):
+    headers = login(client, world.member_v1)
+    for body in ({}, {"bind_token": "a", "code": "b"}):
+        r = client.post("/api/auth/wechat/bind", json=body, headers=headers)
+        assert r.status_code == 422 and "bind_token" in r.json["error"]["fields"]
