@@ -215,20 +215,41 @@ def _data_error(data) -> str | None:
     return None
 
 
+class Refused(Exception):
+    def __init__(self, errcode: int, errmsg: str | None = None):
+        self.errcode, self.errmsg = errcode, errmsg
+
+
+def _checked_message(st: WeChatSandbox) -> tuple[str, str, str, dict]:
+    """(appid, openid, template_id, body) of a send request that passes WeChat's checks; raises Refused."""
+    tok = request.args.get("access_token")
+    if error := st.token_error(tok):
+        raise Refused(error)
+    body = json_body()
+    appid, openid, template = st.token_app(tok), body.get("touser"), body.get("template_id")
+    if (appid, openid) not in st.users:
+        raise Refused(40003)
+    if not template or not isinstance(template, str):
+        raise Refused(40037)
+    if bad := _data_error(body.get("data")):
+        raise Refused(47003, f"argument invalid! {bad} invalid")
+    return appid, openid, template, body
+
+
+def _send(kind: str, deliver):
+    def handle(st):
+        try:
+            return deliver(st, *_checked_message(st))
+        except Refused as refused:
+            extra = {"errmsg": refused.errmsg} if refused.errmsg else {}
+            return answer(refused.errcode, **extra)
+
+    return serve(kind, handle)
+
+
 @bp.post("/cgi-bin/message/subscribe/send")
 def subscribe_send():
-    def handle(st):
-        tok = request.args.get("access_token")
-        if error := st.token_error(tok):
-            return answer(error)
-        body = json_body()
-        appid, openid, template = st.token_app(tok), body.get("touser"), body.get("template_id")
-        if (appid, openid) not in st.users:
-            return answer(40003)
-        if not template or not isinstance(template, str):
-            return answer(40037)
-        if bad := _data_error(body.get("data")):
-            return answer(47003, errmsg=f"argument invalid! {bad} invalid")
+    def deliver(st, appid, openid, template, body):
         if st.credits[(openid, template)] <= 0:
             return answer(43101)
         st.credits[(openid, template)] -= 1
@@ -236,23 +257,12 @@ def subscribe_send():
         st.outbox.append(_message("subscribe", appid, openid, template, body, st.next_msgid))
         return answer(0, msgid=st.next_msgid)
 
-    return serve("subscribe_send", handle)
+    return _send("subscribe_send", deliver)
 
 
 @bp.post("/cgi-bin/message/template/send")
 def template_send():
-    def handle(st):
-        tok = request.args.get("access_token")
-        if error := st.token_error(tok):
-            return answer(error)
-        body = json_body()
-        appid, openid, template = st.token_app(tok), body.get("touser"), body.get("template_id")
-        if (appid, openid) not in st.users:
-            return answer(40003)
-        if not template or not isinstance(template, str):
-            return answer(40037)
-        if bad := _data_error(body.get("data")):
-            return answer(47003, errmsg=f"argument invalid! {bad} invalid")
+    def deliver(st, appid, openid, template, body):
         dedupe = (openid, body.get("client_msg_id")) if body.get("client_msg_id") else None
         if dedupe and dedupe in st.client_msg_ids:  # WeChat sends one message per openid + client_msg_id
             return answer(0, msgid=st.client_msg_ids[dedupe])
@@ -262,7 +272,7 @@ def template_send():
         st.outbox.append(_message("template", appid, openid, template, body, st.next_msgid))
         return answer(0, msgid=st.next_msgid)
 
-    return serve("template_send", handle)
+    return _send("template_send", deliver)
 
 
 def _message(kind: str, appid: str, openid: str, template: str, body: dict, msgid: int) -> dict:
