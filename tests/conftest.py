@@ -24,6 +24,9 @@ IN_CI = os.environ.get("CI") == "true"
 REDIS_TEST_DB = 9
 
 BACKENDS = ["sqlite"] + (["mysql"] if MYSQL_URL else [])
+# Tables whose rows the migrations write (reference data): restored, not left empty, between tests.
+REFERENCE_TABLES = ("meeting_kinds",)
+_reference_rows: dict[str, list[dict]] = {}
 
 
 def pytest_report_header(config):
@@ -110,6 +113,9 @@ def backend(request, tmp_path_factory):
         from flask_migrate import upgrade
 
         upgrade()  # the real migrations, not create_all: they are what production runs
+        with db.engine.connect() as conn:
+            for name in REFERENCE_TABLES:
+                _reference_rows[name] = [dict(r._mapping) for r in conn.execute(db.metadata.tables[name].select())]
     yield {"name": name, "url": url, "redis_url": redis_url, "tmp": tmp}
     with app.app_context():
         db.engine.dispose()
@@ -134,6 +140,9 @@ def _empty_tables() -> None:
             conn.execute(text("UPDATE organisations SET parent_id = NULL, secretary_id = NULL"))
         for table in reversed(db.metadata.sorted_tables):
             conn.execute(table.delete())
+        for name in REFERENCE_TABLES:
+            if _reference_rows.get(name):
+                conn.execute(db.metadata.tables[name].insert(), _reference_rows[name])
         if conn.dialect.name == "mysql":
             conn.execute(text("SET FOREIGN_KEY_CHECKS=1"))
 

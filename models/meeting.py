@@ -1,0 +1,147 @@
+"""Organisational life on record: meeting kinds with their cadence (data, not code), meetings, attendance.
+
+A meeting moves planned → held → submitted → reviewed, or returned (by the superior, with a reason) and then
+submitted again. A reviewed record is frozen. `period` is the cadence period the meeting counts for ("2026-11",
+"2026Q4", "2026"), stored so that statistics group by it without date arithmetic in SQL.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import TimestampMixin, UTCDateTime, db, value_enum
+from models.org import CoordSys
+
+
+class Cadence(enum.StrEnum):
+    MONTH = "month"
+    QUARTER = "quarter"
+    YEAR = "year"
+
+    @property
+    def label(self) -> str:
+        return {"month": "每月", "quarter": "每季度", "year": "每年"}[self.value]
+
+
+class KindAudience(enum.StrEnum):
+    BRANCH = "branch"  # every branch (支部, 联合支部)
+    LEADERSHIP = "leadership"  # leadership teams: committees at county level and up
+
+
+class MeetingKind(TimestampMixin, db.Model):
+    """One kind of organisational life and how often it is due; a city admin edits these rows."""
+
+    __tablename__ = "meeting_kinds"
+
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(30))
+    cadence: Mapped[Cadence] = mapped_column(value_enum(Cadence))
+    times_per_period: Mapped[int] = mapped_column(Integer, default=1)
+    audience: Mapped[KindAudience] = mapped_column(value_enum(KindAudience), default=KindAudience.BRANCH)
+    needs_lecturer: Mapped[bool] = mapped_column(Boolean, default=False)
+    fixed_day: Mapped[int | None] = mapped_column(Integer)  # day of the month it is held on (主题党日), if fixed
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class MeetingStatus(enum.StrEnum):
+    PLANNED = "planned"
+    HELD = "held"
+    SUBMITTED = "submitted"
+    REVIEWED = "reviewed"
+    RETURNED = "returned"
+
+    @property
+    def label(self) -> str:
+        return {
+            "planned": "已计划",
+            "held": "已召开",
+            "submitted": "待审核",
+            "reviewed": "已审核",
+            "returned": "已退回",
+        }[self.value]
+
+
+class Meeting(TimestampMixin, db.Model):
+    __tablename__ = "meetings"
+    __table_args__ = (
+        # Statistics: one range scan per subtree and period, grouped by organisation and kind.
+        Index("ix_meetings_stats", "period", "kind_id", "org_id", "status"),
+        Index("ix_meetings_org_start", "org_id", "starts_at"),
+    )
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    kind_id: Mapped[int] = mapped_column(ForeignKey("meeting_kinds.id"))
+    title: Mapped[str] = mapped_column(String(100))
+    topic: Mapped[str | None] = mapped_column(Text)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    period: Mapped[str] = mapped_column(String(8))
+    venue_name: Mapped[str | None] = mapped_column(String(100))
+    venue_lat: Mapped[float | None] = mapped_column(Float)
+    venue_lng: Mapped[float | None] = mapped_column(Float)
+    venue_coord_sys: Mapped[CoordSys | None] = mapped_column(value_enum(CoordSys))
+    venue_radius_m: Mapped[float] = mapped_column(Float, default=200.0)
+    host_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    recorder_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    lecturer_name: Mapped[str | None] = mapped_column(String(50))  # 党课: the lecturer may come from outside
+    minutes: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[MeetingStatus] = mapped_column(value_enum(MeetingStatus), default=MeetingStatus.PLANNED)
+    held_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    late_entry: Mapped[bool] = mapped_column(Boolean, default=False)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    self_score: Mapped[int | None] = mapped_column(Integer)  # the branch's own evaluation (双线三评), 0–100
+    review_score: Mapped[int | None] = mapped_column(Integer)  # the superior's
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)  # any evidence carries a flag
+    created_by: Mapped[int] = mapped_column(ForeignKey("members.id"))
+
+    org = relationship("Organisation", lazy="joined")
+    kind = relationship("MeetingKind", lazy="joined")
+
+
+class AttendanceStatus(enum.StrEnum):
+    EXPECTED = "expected"
+    PRESENT = "present"
+    ABSENT = "absent"
+
+
+class AbsenceReason(enum.StrEnum):
+    LEAVE = "leave"
+    ILLNESS = "illness"
+    FLOATING = "floating"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return {"leave": "请假", "illness": "病假", "floating": "流动党员", "other": "其他"}[self.value]
+
+
+class MeetingAttendee(db.Model):
+    """One expected attendee and how they attended; a sign-in by the secretary for a member without a phone
+    is marked `proxy_by`."""
+
+    __tablename__ = "meeting_attendees"
+    __table_args__ = (UniqueConstraint("meeting_id", "member_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    status: Mapped[AttendanceStatus] = mapped_column(value_enum(AttendanceStatus), default=AttendanceStatus.EXPECTED)
+    absence_reason: Mapped[AbsenceReason | None] = mapped_column(value_enum(AbsenceReason))
+    absence_note: Mapped[str | None] = mapped_column(String(100))
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    coord_sys: Mapped[CoordSys | None] = mapped_column(value_enum(CoordSys))
+    distance_m: Mapped[float | None] = mapped_column(Float)  # outside the venue fence (0 inside)
+    flags: Mapped[str | None] = mapped_column(String(100))  # comma-separated, e.g. "outside_venue"
+    proxy_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    rating: Mapped[int | None] = mapped_column(Integer)  # the attendee's rating of the meeting (双线三评), 1–5
+
+    member = relationship("Member", foreign_keys=[member_id], lazy="joined")
