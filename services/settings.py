@@ -58,9 +58,27 @@ class Settings:
     database_url: str = ""
     # Redis for RQ jobs, rate limits and shared caches. Unset: jobs run in-process at once.
     redis_url: str | None = None
-    # Object storage: "local" (files under STORAGE_DIR) or "qiniu" (arrives with the photo-evidence issue).
+    # Object storage: "local" (files under STORAGE_DIR, the default) or "qiniu" (needs the QINIU_* keys, bucket
+    # and domain below; in production they must be set).
     storage: str = "local"
     storage_dir: str = ""
+    # The local Qiniu stand-in at /_sandbox/qiniu/. Default: on in development and testing; production refuses it.
+    qiniu_sandbox: bool | None = None
+    # Qiniu access and secret key, bucket and the bucket's download domain (with scheme, e.g.
+    # https://files.example.cn). With the sandbox on, sandbox values are filled in.
+    qiniu_access_key: str = ""
+    qiniu_secret_key: str = ""
+    qiniu_bucket: str = ""
+    qiniu_domain: str = ""
+    # Upload and management hosts of the bucket's region (default: East China, z0), or the sandbox's
+    # (http://127.0.0.1:5000/_sandbox/qiniu) when the sandbox is on.
+    qiniu_up_host: str = ""
+    qiniu_rs_host: str = ""
+    # The public URL Qiniu calls back after a direct upload; callbacks are verified against it. Unset: no
+    # direct uploads with callbacks.
+    qiniu_callback_url: str = ""
+    # Seconds to wait for any one Qiniu call (connect or read) before giving up as a transient failure.
+    qiniu_timeout: float = 10.0
     # Time zone of business dates (duty days, meeting periods). Timestamps are stored in UTC.
     tz: str = "Asia/Shanghai"
     # Lifetime of access tokens (minutes) and refresh tokens (days).
@@ -119,6 +137,15 @@ def load_settings(instance_path: str, overrides: dict | None = None) -> Settings
         redis_url=env.get("REDIS_URL") or None,
         storage=env.get("STORAGE", "local"),
         storage_dir=env.get("STORAGE_DIR", ""),
+        qiniu_sandbox=_bool(env.get("QINIU_SANDBOX"), None),
+        qiniu_access_key=env.get("QINIU_ACCESS_KEY", ""),
+        qiniu_secret_key=env.get("QINIU_SECRET_KEY", ""),
+        qiniu_bucket=env.get("QINIU_BUCKET", ""),
+        qiniu_domain=env.get("QINIU_DOMAIN", ""),
+        qiniu_up_host=env.get("QINIU_UP_HOST", ""),
+        qiniu_rs_host=env.get("QINIU_RS_HOST", ""),
+        qiniu_callback_url=env.get("QINIU_CALLBACK_URL", ""),
+        qiniu_timeout=_float("QINIU_TIMEOUT", 10.0),
         tz=env.get("TZ") or "Asia/Shanghai",
         access_token_minutes=_int("ACCESS_TOKEN_MINUTES", 15),
         refresh_token_days=_int("REFRESH_TOKEN_DAYS", 30),
@@ -164,8 +191,7 @@ def _complete(s: Settings, instance_path: str) -> Settings:
         s.storage_dir = str(Path(instance_path) / "storage")
     if s.storage not in {"local", "qiniu"}:
         raise ConfigError(f"STORAGE must be local or qiniu, got {s.storage!r}")
-    if s.storage == "qiniu":
-        raise ConfigError("STORAGE=qiniu: the Qiniu adapter is not part of this release yet; use local")
+    _complete_qiniu(s)
     _complete_wechat(s)
     try:
         s.zone  # noqa: B018 - validates TZ
@@ -196,3 +222,37 @@ def _complete_wechat(s: Settings) -> None:
         raise ConfigError("WECHAT_MINI_APPID and WECHAT_MINI_SECRET are required in production")
     if s.wechat_timeout <= 0:
         raise ConfigError("WECHAT_TIMEOUT must be a positive number of seconds")
+
+
+QINIU_SANDBOX_BASE = "http://127.0.0.1:5000/_sandbox/qiniu"
+SANDBOX_QINIU = {
+    "qiniu_access_key": "sandbox-qiniu-access-key",
+    "qiniu_secret_key": "sandbox-qiniu-secret-key",
+    "qiniu_bucket": "party-sandbox",
+    "qiniu_domain": QINIU_SANDBOX_BASE + "/dl",
+    "qiniu_up_host": QINIU_SANDBOX_BASE,
+    "qiniu_rs_host": QINIU_SANDBOX_BASE,
+}
+QINIU_HOSTS = {"qiniu_up_host": "https://up-z0.qiniup.com", "qiniu_rs_host": "https://rs-z0.qiniuapi.com"}
+
+
+def _complete_qiniu(s: Settings) -> None:
+    if s.qiniu_sandbox is None:
+        s.qiniu_sandbox = not s.is_production
+    if s.is_production and s.qiniu_sandbox:
+        raise ConfigError("QINIU_SANDBOX cannot be on in production: it stores files in place of Qiniu")
+    for name, value in (SANDBOX_QINIU if s.qiniu_sandbox else QINIU_HOSTS).items():
+        setattr(s, name, getattr(s, name) or value)
+    for name in ("qiniu_domain", "qiniu_up_host", "qiniu_rs_host"):
+        setattr(s, name, getattr(s, name).rstrip("/"))
+    for name in ("qiniu_domain", "qiniu_up_host", "qiniu_rs_host", "qiniu_callback_url"):
+        value = getattr(s, name)
+        if value and not value.startswith(("http://", "https://")):
+            raise ConfigError(f"{name.upper()} must be a URL with http:// or https://, got {value!r}")
+    if s.storage == "qiniu":
+        missing = [n.upper() for n in ("qiniu_access_key", "qiniu_secret_key", "qiniu_bucket", "qiniu_domain")]
+        missing = [n for n in missing if not getattr(s, n.lower())]
+        if missing:
+            raise ConfigError(f"STORAGE=qiniu requires {', '.join(missing)}")
+    if s.qiniu_timeout <= 0:
+        raise ConfigError("QINIU_TIMEOUT must be a positive number of seconds")

@@ -1,9 +1,10 @@
-"""Local stand-ins for the outside services the platform calls (WeChat now; Qiniu and SMS later).
+"""Local stand-ins for the outside services the platform calls (WeChat, Qiniu; SMS later).
 
 Each sandbox speaks its service's real HTTP protocol, keeps what it was sent, and can be told to fail the way the
 real service fails, so that adapters are tested over real HTTP and the demo runs offline. Sandboxes are mounted
-only outside production (settings refuse them there). Their state lives in the serving process's memory: run
-the demo with one process (`flask run`), as `make run` does.
+only outside production (settings refuse them there). Call logs, faults and WeChat's state live in the serving
+process's memory (run the demo with one process, `flask run`, as `make run` does); Qiniu's objects are files
+under STORAGE_DIR.
 """
 
 from __future__ import annotations
@@ -86,10 +87,13 @@ def control_error(field_name: str):
 
 
 def register_sandboxes(app) -> None:
+    from blueprints.sandbox.qiniu import bp as qiniu_bp
     from blueprints.sandbox.wechat import bp as wechat_bp
 
     if app.config["SETTINGS"].wechat_sandbox:
         app.register_blueprint(wechat_bp)
+    if app.config["SETTINGS"].qiniu_sandbox:
+        app.register_blueprint(qiniu_bp)
 
 
 def json_body() -> dict:
