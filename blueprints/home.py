@@ -20,6 +20,7 @@ bp = APIBlueprint("home", __name__, url_prefix="/api/home", tag="我的")
 def get_home():
     actor = current_actor()
     m, root = actor.member, actor.scope_root()
+    wechat_bound = identity_of(m) is not None
     return {
         "member": {
             "id": m.id,
@@ -36,7 +37,7 @@ def get_home():
             "breadcrumb": breadcrumb(m.org),
         },
         "scope_org": {"id": root.id, "name": root.name} if root else None,
-        "wechat_bound": identity_of(m) is not None,
-        "due": [home.due_json(item, iso_local) for item in home.due_items(actor)],
+        "wechat_bound": wechat_bound,
+        "due": [home.due_json(item, iso_local) for item in home.due_items(actor, wechat_bound)],
         "entries": home.entries(actor),
     }

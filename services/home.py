@@ -15,7 +15,6 @@ from sqlalchemy import select
 
 from models import Organisation, Role, db
 from services.authz import Actor
-from services.wechat_accounts import identity_of
 
 LEVEL_ORDER = {"danger": 0, "warning": 1, "info": 2}
 
@@ -39,8 +38,8 @@ def due_provider(fn: Callable[[Actor], Iterable[DueItem]]):
     return fn
 
 
-def due_items(actor: Actor) -> list[DueItem]:
-    items = [item for provider in DUE_PROVIDERS for item in provider(actor)]
+def due_items(actor: Actor, wechat_bound: bool) -> list[DueItem]:
+    items = [*_account_items(actor, wechat_bound), *(item for provider in DUE_PROVIDERS for item in provider(actor))]
     return sorted(items, key=lambda i: (LEVEL_ORDER.get(i.level, 9), i.due_at or datetime.max.replace(tzinfo=UTC)))
 
 
@@ -48,8 +47,7 @@ def due_json(item: DueItem, iso) -> dict:
     return {**asdict(item), "due_at": iso(item.due_at)}
 
 
-@due_provider
-def _account_items(actor: Actor) -> Iterable[DueItem]:
+def _account_items(actor: Actor, wechat_bound: bool) -> Iterable[DueItem]:
     member = actor.member
     if member.must_change_password:
         yield DueItem(
@@ -60,7 +58,7 @@ def _account_items(actor: Actor) -> Iterable[DueItem]:
             due_at=member.initial_password_expires_at,
             page="/pages/password/password",
         )
-    if identity_of(member) is None:
+    if not wechat_bound:
         yield DueItem(
             key="bind_wechat",
             title="绑定微信",

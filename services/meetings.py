@@ -16,7 +16,6 @@ from sqlalchemy import select
 
 from models import (
     AccountStatus,
-    AttendanceStatus,
     Cadence,
     KindAudience,
     Meeting,
@@ -200,8 +199,3 @@ def check_editable(meeting: Meeting) -> None:
     """Submitted records wait for review and reviewed ones are frozen: changes need a return first."""
     if meeting.status not in EDITABLE:
         raise Conflict(f"会议记录“{meeting.status.label}”，不能修改；如需修改请由上级退回", code="frozen")
-
-
-def attendance_counts(meeting: Meeting) -> dict:
-    rows = db.session.scalars(select(MeetingAttendee.status).where(MeetingAttendee.meeting_id == meeting.id)).all()
-    return {status.value: sum(1 for r in rows if r == status) for status in AttendanceStatus}

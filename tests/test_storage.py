@@ -26,6 +26,7 @@ from services.storage import KEY_EXISTS, LocalStorage, Storage, storage
 from services.storage_qiniu import QiniuStorage
 from tasks.exports import build_member_export
 from tests import images
+from tests.sandbox_client import SandboxClient
 
 PHOTO_TYPES = ["image/jpeg", "image/png", "image/heic"]
 
@@ -35,19 +36,8 @@ def jpeg_bytes() -> bytes:
     return images.jpeg_bytes(images.scene(1, (80, 60)))
 
 
-class Sandbox:
-    """Test-side handle on the Qiniu sandbox of a live server."""
-
-    def __init__(self, base: str):
-        self.base = base
-
-    def control(self, path, body=None):
-        r = requests.post(f"{self.base}/_control/{path}", json=body or {}, timeout=5)
-        assert r.status_code in (200, 201), r.text
-        return r.json()
-
-    def fault(self, api, **kw):
-        return self.control("faults", {"api": api, **kw})
+class Sandbox(SandboxClient):
+    """The Qiniu sandbox of a live server: control calls, stored objects, uploads as a phone makes them."""
 
     def objects(self) -> dict:
         return {o["key"]: o for o in requests.get(f"{self.base}/_control/objects", timeout=5).json()["objects"]}

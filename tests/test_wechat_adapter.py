@@ -11,25 +11,11 @@ from services.errors import UpstreamError
 from services.settings import ConfigError, load_settings
 from services.wechat import WeChatGateway, mini_program, official_account
 from tasks import redis_client
+from tests.sandbox_client import SandboxClient
 
 
-class Sandbox:
-    """Test-side handle on the sandbox of a live server: control calls and the call log."""
-
-    def __init__(self, live):
-        self.base = f"{live.base_url}/_sandbox/wechat"
-
-    def control(self, path, body=None):
-        r = requests.post(f"{self.base}/_control/{path}", json=body or {}, timeout=5)
-        assert r.status_code in (200, 201), r.text
-        return r.json()
-
-    def fault(self, api, **kw):
-        return self.control("faults", {"api": api, **kw})
-
-    def calls(self, api=None):
-        calls = requests.get(f"{self.base}/_control/calls", timeout=5).json()["calls"]
-        return [(c["api"], c["outcome"]) for c in calls if api is None or c["api"] == api]
+class Sandbox(SandboxClient):
+    """The WeChat sandbox of a live server: control calls, the call log and the outbox."""
 
     def outbox(self):
         return requests.get(f"{self.base}/_control/outbox", timeout=5).json()["messages"]
@@ -40,7 +26,7 @@ class Sandbox:
 
 @pytest.fixture
 def sandbox(live_server):
-    return Sandbox(live_server)
+    return Sandbox(f"{live_server.base_url}/_sandbox/wechat")
 
 
 def _gateway(app, **kw) -> WeChatGateway:

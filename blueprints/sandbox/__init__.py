@@ -81,6 +81,19 @@ def parse_fault(data: dict) -> Fault:
     return Fault(api=api, errcode=errcode, http_status=status, delay=float(delay), times=times)
 
 
+def add_fault(st: SandboxState, errcodes: range | None = None):
+    """The `_control/faults` answer of any sandbox: programs one fault, or names the field that is wrong."""
+    try:
+        fault = parse_fault(json_body())
+    except ValueError as exc:
+        return control_error(str(exc))
+    if fault.errcode is not None and errcodes is not None and fault.errcode not in errcodes:
+        return control_error("errcode")
+    with st.lock:
+        st.faults.append(fault)
+    return jsonify({"api": fault.api, "times": fault.times}), 201
+
+
 def control_error(field_name: str):
     body = {"code": "invalid", "message": "沙箱控制请求有误", "fields": {field_name: ["取值无效"]}}
     return jsonify({"error": body}), 422

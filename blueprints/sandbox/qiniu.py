@@ -10,7 +10,7 @@ with 400 instead of being ignored, so a test cannot pass on a limit nothing chec
 from Qiniu's documented rules, not with the SDK the adapter uses. Every answer carries `X-Reqid`.
 
 Objects are files under `<STORAGE_DIR>/.qiniu-sandbox/<bucket>/` (a sidecar JSON each), so the demo's photos
-survive a restart and go with `make reset`; `_control/reset` empties them. Control endpoints under `_control/`
+survive a restart and go with `make clean-demo`; `_control/reset` empties them. Control endpoints under `_control/`
 program faults (`api`: upload, stat, delete, download; `errcode` may be a Qiniu 6xx), choose the callback
 signature scheme and list objects and calls; `/_sandbox/qiniu/` is the object list page.
 """
@@ -36,7 +36,7 @@ from urllib.parse import quote, urlsplit
 import requests
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, send_file
 
-from blueprints.sandbox import SandboxState, control_error, json_body, parse_fault, sandbox_state
+from blueprints.sandbox import SandboxState, add_fault, control_error, json_body, sandbox_state
 
 bp = Blueprint("qiniu_sandbox", __name__, url_prefix="/_sandbox/qiniu", template_folder="templates")
 
@@ -419,16 +419,8 @@ def download(key):
 
 
 @bp.post("/_control/faults")
-def add_fault():
-    try:
-        fault = parse_fault(json_body())
-    except ValueError as exc:
-        return control_error(str(exc))
-    if fault.errcode is not None and not 400 <= fault.errcode <= 699:
-        return control_error("errcode")
-    with state().lock:
-        state().faults.append(fault)
-    return jsonify({"api": fault.api, "times": fault.times}), 201
+def program_fault():
+    return add_fault(state(), errcodes=range(400, 700))  # HTTP statuses and Qiniu's 6xx codes
 
 
 @bp.post("/_control/callback-scheme")

@@ -19,7 +19,7 @@ from datetime import datetime
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from blueprints.sandbox import SandboxState, control_error, json_body, parse_fault, sandbox_state
+from blueprints.sandbox import SandboxState, add_fault, control_error, json_body, sandbox_state
 from models import Member, Organisation, WeChatIdentity, db
 
 bp = Blueprint("wechat_sandbox", __name__, url_prefix="/_sandbox/wechat", template_folder="templates")
@@ -369,14 +369,8 @@ def grant_credits():
 
 
 @bp.post("/_control/faults")
-def add_fault():
-    try:
-        fault = parse_fault(json_body())
-    except ValueError as exc:
-        return control_error(str(exc))
-    with state().lock:
-        state().faults.append(fault)
-    return jsonify({"api": fault.api, "times": fault.times}), 201
+def program_fault():
+    return add_fault(state())
 
 
 @bp.post("/_control/expire-tokens")
