@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from blueprints.sandbox import register_sandboxes
 
+PUBLIC_PATHS = ("/api/auth/login", "/api/auth/wechat")
+
 
 def register_blueprints(app) -> None:
     from blueprints.audit import bp as audit_bp
     from blueprints.auth import bp as auth_bp
+    from blueprints.files import bp as files_bp
     from blueprints.home import bp as home_bp
     from blueprints.me import bp as me_bp
+    from blueprints.meetings import bp as meetings_bp
     from blueprints.members import bp as members_bp
     from blueprints.orgs import bp as orgs_bp
 
-    for bp in (auth_bp, me_bp, home_bp, orgs_bp, members_bp, audit_bp):
+    for bp in (auth_bp, me_bp, home_bp, orgs_bp, members_bp, meetings_bp, files_bp, audit_bp):
         app.register_blueprint(bp)
     if not app.config["SETTINGS"].is_production:
         from blueprints.demo import bp as demo_bp
@@ -26,6 +30,6 @@ def register_blueprints(app) -> None:
         # Every operation needs a bearer token except logging in and refreshing (which carries its own).
         for path, ops in spec.get("paths", {}).items():
             for op in ops.values():
-                if isinstance(op, dict) and path not in ("/api/auth/login", "/api/auth/wechat"):
+                if isinstance(op, dict) and path not in PUBLIC_PATHS and not path.startswith("/api/files/"):
                     op.setdefault("security", [{"BearerAuth": []}])
         return spec

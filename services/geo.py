@@ -192,6 +192,23 @@ def locate(point: LatLng, accuracy_m: float, fences, *, coord_sys=WGS84) -> Fenc
     )
 
 
+def presence(
+    point: LatLng, accuracy_m: float, fences, *, coord_sys=WGS84, max_accuracy_m: float
+) -> tuple[str, FenceResult]:
+    """The verdict every presence check shares (meeting sign-in and photos, duty check-in): "inside", "outside"
+    or "uncertain", with the FenceResult behind it.
+
+    Outside only when the whole accuracy circle is outside; inside only when the whole circle is inside and the
+    fix is at least `max_accuracy_m` good (a 500 m fix cannot prove presence in a 200 m fence); uncertain otherwise.
+    """
+    where = locate(point, accuracy_m, fences, coord_sys=coord_sys)
+    if not where.inside and not where.uncertain:
+        return "outside", where
+    if where.inside and not where.uncertain and accuracy_m <= max_accuracy_m:
+        return "inside", where
+    return "uncertain", where
+
+
 @functools.lru_cache(maxsize=4096)
 def _in_wgs84(fence: Fence) -> Fence:
     if fence.coord_sys == WGS84:

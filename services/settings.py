@@ -108,6 +108,15 @@ class Settings:
     wechat_oa_secret: str = ""
     # Seconds to wait for any one WeChat call (the token fetch included) before giving up as a transient failure.
     wechat_timeout: float = 5.0
+    # A meeting recorded more than this many days after its start is marked as a late entry.
+    meeting_late_entry_days: int = 7
+    # Members sign in to a meeting from this many minutes before its start to this many after its end; photos taken
+    # within the same margin count as inside the meeting's time window.
+    meeting_window_minutes: int = 30
+    # A photo arriving more than this many minutes after it was taken is marked late_upload (taken offline).
+    photo_late_upload_minutes: int = 120
+    # A position reported with an accuracy worse than this (metres) cannot prove presence: "uncertain".
+    position_max_accuracy_m: float = 100.0
     extra: dict = field(default_factory=dict)
 
     @property
@@ -162,6 +171,10 @@ def load_settings(instance_path: str, overrides: dict | None = None) -> Settings
         wechat_oa_appid=env.get("WECHAT_OA_APPID", ""),
         wechat_oa_secret=env.get("WECHAT_OA_SECRET", ""),
         wechat_timeout=_float("WECHAT_TIMEOUT", 5.0),
+        meeting_late_entry_days=_int("MEETING_LATE_ENTRY_DAYS", 7),
+        meeting_window_minutes=_int("MEETING_WINDOW_MINUTES", 30),
+        photo_late_upload_minutes=_int("PHOTO_LATE_UPLOAD_MINUTES", 120),
+        position_max_accuracy_m=_float("POSITION_MAX_ACCURACY_M", 100.0),
     )
     for key, value in (overrides or {}).items():
         if hasattr(s, key):
