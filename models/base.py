@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Enum, MetaData, TypeDecorator, event
+from sqlalchemy import DateTime, Enum, Integer, MetaData, TypeDecorator, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.functions import FunctionElement
 
 # Stable constraint names so migrations read the same on SQLite and MariaDB.
 NAMING = {
@@ -67,6 +69,31 @@ def _sqlite_pragmas(dbapi_connection, _record):
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA busy_timeout=10000")
         cur.close()
+        dbapi_connection.create_function("hamming64", 2, _hamming64, deterministic=True)
+
+
+def _hamming64(a, b):
+    return None if a is None or b is None else ((a ^ b) & 0xFFFFFFFFFFFFFFFF).bit_count()
+
+
+class hamming_distance(FunctionElement):  # noqa: N801 - used like a SQL function: hamming_distance(col, value)
+    """Differing bits of two signed 64-bit integers, in SQL: BIT_COUNT(a ^ b) on MariaDB/MySQL, a registered
+    function on SQLite (which has neither)."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "hamming_distance"
+
+
+@compiles(hamming_distance)
+def _hamming_sqlite(element, compiler, **kw):
+    return f"hamming64({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(hamming_distance, "mysql")
+def _hamming_mysql(element, compiler, **kw):
+    a, b = list(element.clauses)
+    return f"BIT_COUNT({compiler.process(a, **kw)} ^ {compiler.process(b, **kw)})"
 
 
 def value_enum(cls):

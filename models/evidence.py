@@ -36,6 +36,9 @@ class Evidence(TimestampMixin, db.Model):
     __table_args__ = (
         UniqueConstraint("uploaded_by", "client_id"),
         Index("ix_evidence_subject", "subject_type", "subject_id"),
+        # Each chunk index also holds the whole pHash, so the reuse lookup filters by distance inside the index
+        # and touches table rows only for real matches (services.evidence.similar_photos).
+        *(Index(f"ix_evidence_chunk{i}_phash", f"phash_c{i}", "phash") for i in range(4)),
     )
 
     subject_type: Mapped[EvidenceSubject] = mapped_column(value_enum(EvidenceSubject))
@@ -56,14 +59,14 @@ class Evidence(TimestampMixin, db.Model):
     height: Mapped[int | None] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
 
-    # Perceptual hashes as signed 64-bit integers, and the pHash's four 16-bit chunks, each indexed: a photo
-    # within a few bits of a stored one shares at least one chunk with it (multi-index hashing).
+    # Perceptual hashes as signed 64-bit integers, and the pHash's four 16-bit chunks, each indexed (see
+    # __table_args__): a photo within a few bits of a stored one shares a nearly equal chunk with it.
     phash: Mapped[int | None] = mapped_column(BigInteger)
     dhash: Mapped[int | None] = mapped_column(BigInteger)
-    phash_c0: Mapped[int | None] = mapped_column(Integer, index=True)
-    phash_c1: Mapped[int | None] = mapped_column(Integer, index=True)
-    phash_c2: Mapped[int | None] = mapped_column(Integer, index=True)
-    phash_c3: Mapped[int | None] = mapped_column(Integer, index=True)
+    phash_c0: Mapped[int | None] = mapped_column(Integer)
+    phash_c1: Mapped[int | None] = mapped_column(Integer)
+    phash_c2: Mapped[int | None] = mapped_column(Integer)
+    phash_c3: Mapped[int | None] = mapped_column(Integer)
 
     # Where and when the phone says it was taken (in the system the phone read), and when it arrived.
     latitude: Mapped[float | None] = mapped_column(Float)

@@ -20,15 +20,16 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import or_, select
+from sqlalchemy import select, union_all
 from sqlalchemy.exc import IntegrityError
 
 from models import Evidence, EvidenceSubject, Member, db
-from models.base import utcnow
+from models.base import hamming_distance, utcnow
 from services import photos
 from services.coords import to_wgs84
 from services.errors import Conflict, Invalid, NotFound
 from services.geo import fast_distance_m, presence
+from services.photo_hashes import SIMILAR_PHASH_DISTANCE
 from services.storage import storage
 
 SERIOUS_FLAGS = frozenset({"outside_venue", "time_outside_window", "exif_mismatch", "reused_photo"})
@@ -285,14 +286,21 @@ def _judge_exif(verdict: Verdict, capture: Capture, evidence: Evidence) -> None:
 def similar_photos(phash_value: int, dhash_value: int, limit: int = 50) -> list[tuple[Evidence, str]]:
     """Stored photos within the lookup radius of these (unsigned) hashes: (evidence, "same"|"similar").
 
-    One indexed query: a photo within SIMILAR_PHASH_DISTANCE bits shares one of the four 16-bit chunks with at most
-    two flips (pigeonhole), so the candidates are the rows whose chunk is in each chunk's probe list.
+    A photo within SIMILAR_PHASH_DISTANCE bits shares one of the four 16-bit chunks with at most two flips
+    (pigeonhole), so the candidates are the rows whose chunk is in that chunk's probe list (about 1,700 of 200,000
+    stored photos). Each chunk's index also holds the pHash, so the distance filter (models.base.hamming_distance)
+    runs inside four index-only lookups, UNIONed; only the matching rows are then read from the table.
     """
     probes = photos.chunk_probes(phash_value)
+    signed = photos.to_signed64(phash_value)
+    near = hamming_distance(Evidence.phash, signed) <= SIMILAR_PHASH_DISTANCE
     columns = (Evidence.phash_c0, Evidence.phash_c1, Evidence.phash_c2, Evidence.phash_c3)
-    stmt = select(Evidence).where(or_(*(col.in_(values) for col, values in zip(columns, probes))))
+    lookups = [select(Evidence.id).where(col.in_(values), near) for col, values in zip(columns, probes)]
+    ids = set(db.session.scalars(union_all(*lookups)))
+    if not ids:
+        return []
     found = []
-    for row in db.session.scalars(stmt):
+    for row in db.session.scalars(select(Evidence).where(Evidence.id.in_(sorted(ids)[: limit * 4]))):
         stored = photos.from_signed64(row.phash), photos.from_signed64(row.dhash)
         level = photos.compare(phash_value, dhash_value, *stored)
         if level is not None:

@@ -425,6 +425,40 @@ def test_private_download_url_works_and_expires(app, sandbox, monkeypatch):
         backend.url("photos/d.jpg", expires=0)
 
 
+def test_meeting_photos_are_stored_in_qiniu_and_linked_with_its_urls(app, world, sandbox, login_as):
+    """The meeting feature does not know which backend it writes to: on Qiniu the photo's links are Qiniu's own
+    signed private-download URLs."""
+    from datetime import timedelta
+
+    from models.base import utcnow
+    from services import meetings
+    from services.meetings import kind_by_code
+
+    start = utcnow() - timedelta(minutes=5)
+    data = {"org_id": world.v1.id, "kind_id": kind_by_code("branch_committee").id, "title": "支委会"}
+    meeting = meetings.create_meeting(
+        Actor(world.sec_v1), {**data, "starts_at": start, "ends_at": start + timedelta(hours=1)}
+    )
+    db.session.commit()
+    photo = images.jpeg_bytes(images.scene(3, (640, 480)))
+    form = {"file": (io.BytesIO(photo), "p.jpg", "image/jpeg"), "client_id": "qiniu-photo-1"}
+    r = app.test_client().post(
+        f"/api/meetings/{meeting.id}/photos",
+        data=form,
+        headers=login_as(world.sec_v1),
+        content_type="multipart/form-data",
+    )
+    assert r.status_code == 201, r.json
+    stored = sandbox.objects()
+    assert len(stored) == 4 and sum(1 for key in stored if key.endswith("/original.jpg")) == 1
+    original = next(key for key in stored if key.endswith("/original.jpg"))
+    assert _read(storage(), original) == photo  # kept byte for byte
+    for url in r.json["urls"].values():
+        assert url.startswith(sandbox.base)
+        got = requests.get(url, timeout=5)
+        assert got.status_code == 200 and got.content[:3] == b"\xff\xd8\xff"
+
+
 # ---- the sandbox itself ------------------------------------------------------------------------------------
 
 
