@@ -40,8 +40,10 @@ def seed_demo_command(scale: str, accounts_out: str | None, quiet: bool) -> None
         summary = seed_demo(scale, accounts_out=accounts_out, progress=not quiet)
     except AppError as exc:
         raise _fail(exc) from exc
+    meetings = summary["meetings"]
     click.echo(
-        f"已生成 {summary['organisations']} 个组织、{summary['members']} 名党员，用时 {summary['seconds']:.1f} 秒"
+        f"已生成 {summary['organisations']} 个组织、{summary['members']} 名党员、{meetings['meetings']} 次会议"
+        f"（{meetings['photos']} 张照片），用时 {summary['seconds']:.1f} 秒"
     )
 
 

@@ -7,7 +7,7 @@ from apiflask import APIBlueprint
 from blueprints.schemas import iso_local
 from blueprints.security import current_actor, login_required
 from models.member import ROLE_LABELS
-from services import home
+from services import home, meeting_due  # noqa: F401 - meeting_due registers its home entries and due items
 from services.orgs import breadcrumb
 from services.wechat_accounts import identity_of
 

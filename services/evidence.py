@@ -114,13 +114,15 @@ def store_photo(
     declared_type: str | None,
     capture: Capture,
     expect: Expectation,
+    received_at: datetime | None = None,
 ) -> tuple[Evidence, bool]:
     """Stores one photo and its verdict; returns (evidence, created). A retry returns the stored row, created False.
 
     `upload` is a binary stream or bytes. Raises PhotoRejected (422/413) for an unusable file with nothing stored,
     Invalid for a capture time in the future, Conflict when the client id was used for another subject. The row
     is added to the session (not committed); the files are written first under fresh keys, so a failed commit
-    leaves only unreferenced files behind, never a row without its files.
+    leaves only unreferenced files behind, never a row without its files. `received_at` is now, except for the
+    demo seed, which back-fills photos of past meetings.
     """
     existing = find_existing(uploader.id, client_id)
     if existing is not None:
@@ -131,7 +133,7 @@ def store_photo(
     processed = photos.process(
         raw, watermark_lines=expect.watermark_lines, max_bytes=max_bytes, declared_type=declared_type
     )
-    received = utcnow()
+    received = received_at or utcnow()
     keys = _write_files(org_id, raw, processed, received)
     evidence = Evidence(
         subject_type=subject_type,

@@ -1,7 +1,8 @@
 """What the mini-program's home page shows a member: what is due, and the entries its role opens.
 
-Each capability contributes its due items through `due_provider` (meetings, duty check-ins and learning add
-theirs as they land), so the home page never learns about them one by one. The server decides which entries a
+Each capability contributes its due items through `due_provider` and its entries through `entry_provider`
+(meetings in services.meeting_due; duty check-ins and learning as they land), so the home page never learns
+about them one by one; blueprints/home.py imports the providing modules. The server decides which entries a
 role sees; the client only draws them.
 """
 
@@ -30,6 +31,7 @@ class DueItem:
 
 
 DUE_PROVIDERS: list[Callable[[Actor], Iterable[DueItem]]] = []
+ENTRY_PROVIDERS: list[Callable] = []
 
 
 def due_provider(fn: Callable[[Actor], Iterable[DueItem]]):
@@ -80,8 +82,20 @@ def _venue_items(actor: Actor) -> Iterable[DueItem]:
         )
 
 
+def entry_provider(fn: Callable[[Actor, Organisation | None], list[dict]]):
+    """Registers a function that lists a feature's home entries for an actor and its scope root."""
+    ENTRY_PROVIDERS.append(fn)
+    return fn
+
+
 def entries(actor: Actor) -> list[dict]:
-    """The extra entries of the actor's role on the home page (a plain member has none)."""
+    """The entries of the actor's role on the home page: the account's own, then each feature's."""
+    root = actor.scope_root() or (_tree_root() if actor.is_super else None)
+    return [entry for provider in ENTRY_PROVIDERS for entry in provider(actor, root)]
+
+
+@entry_provider
+def _account_entries(actor: Actor, root: Organisation | None) -> list[dict]:
     if actor.role == Role.SECRETARY:
         org_id = actor.member.org_id
         return [
@@ -89,7 +103,6 @@ def entries(actor: Actor) -> list[dict]:
             {"key": "branch_info", "title": "支部信息", "page": f"/pages/org/org?id={org_id}"},
         ]
     if actor.role in (Role.DEPT_ADMIN, Role.SUPER_ADMIN):
-        root = actor.scope_root() or _tree_root()
         if root is None:
             return []
         return [

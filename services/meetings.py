@@ -350,7 +350,9 @@ def may_upload(actor: Actor, meeting: Meeting) -> bool:
     return True
 
 
-def add_photo(actor: Actor, meeting: Meeting, *, purpose: str, client_id: str, upload, declared_type, capture):
+def add_photo(
+    actor: Actor, meeting: Meeting, *, purpose: str, client_id: str, upload, declared_type, capture, received_at=None
+):
     """Stores a scene photo or a page of the minutes with its verdict; a retry returns the stored photo.
     Returns (evidence, created). A serious flag marks the meeting for its reviewer. Audited."""
     authorize_meeting(actor, meeting, Action.READ)
@@ -382,6 +384,7 @@ def add_photo(actor: Actor, meeting: Meeting, *, purpose: str, client_id: str, u
         declared_type=declared_type,
         capture=capture,
         expect=expect,
+        received_at=received_at,
     )
     if created:
         if evidence.SERIOUS_FLAGS & set(photo.flags):

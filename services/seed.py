@@ -482,6 +482,10 @@ def seed_demo(scale: str, accounts_out: str | None = None, progress: bool = True
     recount_members()  # the bulk insert bypassed the services that keep the counters
     accounts = _demo_accounts(plan, first_member)
     db.session.commit()
+    from services.seed_meetings import seed_meetings
+
+    villages = (plan.demo["village_a"].id, plan.demo["village_b"].id)
+    meetings = seed_meetings(villages, full_attendance=scale != "city")
     if accounts_out:
         with open(accounts_out, "w", encoding="utf-8") as fh:
             json.dump({"accounts": accounts}, fh, ensure_ascii=False, indent=2)
@@ -489,6 +493,7 @@ def seed_demo(scale: str, accounts_out: str | None = None, progress: bool = True
     return {
         "organisations": orgs,
         "members": total,
+        "meetings": meetings,
         "seconds": round(time.perf_counter() - started, 2),
         "accounts": accounts,
     }

@@ -232,3 +232,21 @@ def test_kinds_are_listed_and_edited_by_the_city_only(client, world, login_as):
     r = create(client, login_as(world.sec_v1), world.v1.id)
     assert r.status_code == 422 and "kind" in r.json["error"]["fields"]
     assert db.session.get(MeetingKind, kind_id).active is False
+
+
+def test_home_lists_what_is_due_about_meetings(client, world, login_as, sec):
+    def due(member):
+        return {d["key"]: d for d in client.get("/api/home", headers=login_as(member)).json["due"]}
+
+    mid = create(client, sec, world.v1.id).json["id"]
+    assert due(world.member_v1)["meeting_sign_in"]["page"] == f"/pages/meeting/meeting?id={mid}"
+    assert "meeting_sign_in" not in due(world.member_v2)
+    client.post(f"/api/meetings/{mid}/held", json={}, headers=sec)
+    assert due(world.sec_v1)["meetings_to_submit"]["title"] == "1条会议记录待提交"
+    client.post(f"/api/meetings/{mid}/submit", json={}, headers=sec)
+    assert due(world.town_a1_admin)["meeting_reviews"]["title"] == "1条会议记录待审核"
+    assert "meeting_reviews" not in due(world.town_a2_admin)
+    town = login_as(world.town_a1_admin)
+    client.post(f"/api/meetings/{mid}/review", json={"decision": "return", "comment": "补充照片"}, headers=town)
+    returned = due(world.sec_v1)["meetings_returned"]
+    assert returned["level"] == "danger" and returned["page"].endswith("&status=returned")
