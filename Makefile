@@ -40,6 +40,9 @@ lint: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python bench/seed_city.py --db both
 	$(BIN)/python bench/subtree_queries.py
+	$(BIN)/python bench/geometry.py
+	$(BIN)/python bench/photo_pipeline.py
+	$(BIN)/python bench/photo_reuse.py --db both
 
 test-mini: $(VENV)/.installed $(MINI)/node_modules/.installed
 	cd $(MINI) && PYTHON="$(abspath $(BIN)/python)" npx jest --ci
