@@ -98,9 +98,11 @@ def check_capture(capture: Capture, now: datetime | None = None) -> None:
         raise Invalid("拍摄时间不能晚于当前时间", fields={"taken_at": ["拍摄时间不能晚于当前时间"]})
 
 
-def find_existing(uploader_id: int, client_id: str) -> Evidence | None:
+def find_existing(uploader_id: int, client_id: str, *, latest: bool = False) -> Evidence | None:
+    """The photo this uploader already sent under `client_id`. `latest` reads past the transaction's snapshot
+    (a locking read): after losing an insert race on MariaDB, a plain read would not see the winner's row."""
     stmt = select(Evidence).where(Evidence.uploaded_by == uploader_id, Evidence.client_id == client_id)
-    return db.session.scalar(stmt)
+    return db.session.scalar(stmt.with_for_update() if latest else stmt)
 
 
 def store_photo(
@@ -170,7 +172,7 @@ def store_photo(
         # The same upload raced in on another connection and won: answer with its row.
         for key in keys.values():
             storage().delete(key)
-        raced = find_existing(uploader.id, client_id)
+        raced = find_existing(uploader.id, client_id, latest=True)
         if raced is None:
             raise
         return _same_subject(raced, subject_type, subject_id), False

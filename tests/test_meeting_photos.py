@@ -294,3 +294,27 @@ def test_signed_urls_serve_the_copies_without_a_login(client, world, sec):
     assert client.get(tampered).status_code == 404
     detail = client.get(f"/api/meetings/{m.id}", headers=sec).json
     assert detail["photo_count"] == 1 and detail["photos"][0]["id"] == r.json["id"]
+
+
+def test_concurrent_retries_of_one_upload_store_it_once(app, world, login_as, live_server):
+    """A phone on a flaky network fires the same upload several times at once: one photo, every answer names it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    url = f"{live_server.base_url}/api/meetings/{plan(world).id}/photos"
+    headers = login_as(world.sec_v1)
+    data = jpeg(5, size=(1600, 1200))
+    form = {"client_id": "burst-0000001", "taken_at": utcnow().isoformat()}
+
+    def send(_):
+        r = requests.post(url, data=form, files={"file": ("p.jpg", data, "image/jpeg")}, headers=headers, timeout=30)
+        return r.status_code, r.json().get("id")
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(send, range(4)))
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count(Evidence.id))) == 1
+    stored = db.session.scalar(select(Evidence.id))
+    assert sorted(code for code, _ in answers) == [200, 200, 200, 201], answers
+    assert {photo_id for _, photo_id in answers} == {stored}
