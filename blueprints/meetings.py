@@ -223,12 +223,7 @@ def list_meetings(query_data):
 def create_meeting(json_data):
     data = dict(json_data)
     data["kind_id"] = meeting_service.kind_by_code(data.pop("kind")).id
-    venue = data.get("venue")
-    if venue and venue.get("name"):
-        data["venue_name"] = venue["name"]
     meeting = meeting_service.create_meeting(current_actor(), data)
-    if venue and venue.get("radius_m"):
-        meeting.venue_radius_m = venue["radius_m"]
     db.session.commit()
     return _detail_json(meeting), 201
 

@@ -38,6 +38,7 @@ from services.errors import Conflict, Forbidden, Invalid, NotFound
 from services.geo import CircleFence
 from services.listing import Page, paginate
 
+DEFAULT_VENUE_RADIUS_M = 200.0  # a village's activity venue with its yard; the secretary may set another radius
 EDITABLE = (MeetingStatus.PLANNED, MeetingStatus.HELD, MeetingStatus.RETURNED)
 
 
@@ -122,6 +123,8 @@ def create_meeting(actor: Actor, data: dict) -> Meeting:
     if venue:
         meeting.venue_lat, meeting.venue_lng = venue["latitude"], venue["longitude"]
         meeting.venue_coord_sys = venue["coord_sys"]
+        meeting.venue_name = venue.get("name") or meeting.venue_name
+        meeting.venue_radius_m = venue.get("radius_m") or DEFAULT_VENUE_RADIUS_M
     else:
         meeting.venue_lat, meeting.venue_lng, meeting.venue_coord_sys = (
             org.venue_lat,
