@@ -43,6 +43,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/geometry.py
 	$(BIN)/python bench/photo_pipeline.py
 	$(BIN)/python bench/photo_reuse.py --db both
+	$(BIN)/python bench/meeting_stats.py
 
 test-mini: $(VENV)/.installed $(MINI)/node_modules/.installed
 	cd $(MINI) && PYTHON="$(abspath $(BIN)/python)" npx jest --ci

@@ -16,8 +16,9 @@ def register_blueprints(app) -> None:
     from blueprints.meetings import bp as meetings_bp
     from blueprints.members import bp as members_bp
     from blueprints.orgs import bp as orgs_bp
+    from blueprints.stats import bp as stats_bp
 
-    for bp in (auth_bp, me_bp, home_bp, orgs_bp, members_bp, meetings_bp, files_bp, audit_bp):
+    for bp in (auth_bp, me_bp, home_bp, orgs_bp, members_bp, meetings_bp, files_bp, audit_bp, stats_bp):
         app.register_blueprint(bp)
     if not app.config["SETTINGS"].is_production:
         from blueprints.demo import bp as demo_bp

@@ -8,5 +8,7 @@ module.exports = {
   // Idempotent requests that fail on the network are retried this many more times, waiting
   // retryDelayMs, then twice that, between attempts.
   retries: 2,
-  retryDelayMs: 500
+  retryDelayMs: 500,
+  // A phone photo is several MB: uploads get longer than ordinary requests before they count as failed.
+  uploadTimeoutMs: 60000
 }

@@ -69,8 +69,8 @@ class MeetingStatus(enum.StrEnum):
 class Meeting(TimestampMixin, db.Model):
     __tablename__ = "meetings"
     __table_args__ = (
-        # Statistics: one range scan per subtree and period, grouped by organisation and kind.
-        Index("ix_meetings_stats", "period", "kind_id", "org_id", "status"),
+        # Statistics (services.meeting_stats): one index-only range scan per kind and period, grouped by organisation.
+        Index("ix_meetings_stats", "period", "kind_id", "org_id", "status", "flagged"),
         Index("ix_meetings_org_start", "org_id", "starts_at"),
     )
 

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select, union_all
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from models import Evidence, EvidenceSubject, Member, db
 from models.base import hamming_distance, utcnow
@@ -98,11 +98,10 @@ def check_capture(capture: Capture, now: datetime | None = None) -> None:
         raise Invalid("拍摄时间不能晚于当前时间", fields={"taken_at": ["拍摄时间不能晚于当前时间"]})
 
 
-def find_existing(uploader_id: int, client_id: str, *, latest: bool = False) -> Evidence | None:
-    """The photo this uploader already sent under `client_id`. `latest` reads past the transaction's snapshot
-    (a locking read): after losing an insert race on MariaDB, a plain read would not see the winner's row."""
+def find_existing(uploader_id: int, client_id: str) -> Evidence | None:
+    """The photo this uploader already sent under `client_id`."""
     stmt = select(Evidence).where(Evidence.uploaded_by == uploader_id, Evidence.client_id == client_id)
-    return db.session.scalar(stmt.with_for_update() if latest else stmt)
+    return db.session.scalar(stmt)
 
 
 def store_photo(
@@ -168,11 +167,15 @@ def store_photo(
     try:
         with db.session.begin_nested():
             db.session.add(evidence)
-    except IntegrityError:
-        # The same upload raced in on another connection and won: answer with its row.
+    except (IntegrityError, OperationalError):
+        # The same upload raced in on another connection and won (its insert committed first; MariaDB may instead
+        # pick this one as a deadlock victim when several wait on the key). The whole transaction is rolled back:
+        # its snapshot would hide the winner's row and its duplicate-key lock would deadlock a locking read. It
+        # held only reads so far. A fresh read then finds the winner, committed.
         for key in keys.values():
             storage().delete(key)
-        raced = find_existing(uploader.id, client_id, latest=True)
+        db.session.rollback()
+        raced = find_existing(uploader.id, client_id)
         if raced is None:
             raise
         return _same_subject(raced, subject_type, subject_id), False

@@ -38,6 +38,7 @@ from services.errors import Conflict, Forbidden, Invalid, NotFound
 from services.geo import CircleFence
 from services.listing import Page, paginate
 
+LEADERSHIP_LEVELS = (OrgLevel.CITY, OrgLevel.COUNTY)  # 民主生活会: committees of county level and up
 DEFAULT_VENUE_RADIUS_M = 200.0  # a village's activity venue with its yard; the secretary may set another radius
 EDITABLE = (MeetingStatus.PLANNED, MeetingStatus.HELD, MeetingStatus.RETURNED)
 
@@ -56,7 +57,7 @@ def period_of(cadence: Cadence, starts_at: datetime) -> str:
     return str(local.year)
 
 
-def _kind(kind_id: int, field: str = "kind_id") -> MeetingKind:
+def _kind(kind_id: int, field: str = "kind") -> MeetingKind:
     kind = db.session.get(MeetingKind, kind_id)
     if kind is None or not kind.active:
         raise Invalid("会议类型不存在或已停用", fields={field: ["会议类型不存在或已停用"]})
@@ -72,9 +73,9 @@ def kind_by_code(code: str, field: str = "kind") -> MeetingKind:
 
 def _check_audience(kind: MeetingKind, org) -> None:
     if kind.audience == KindAudience.BRANCH and not org.kind.is_branch:
-        raise Invalid(f"{kind.name}由党支部召开", fields={"kind_id": ["该组织不召开此类会议"]})
-    if kind.audience == KindAudience.LEADERSHIP and (org.kind.is_branch or org.level == OrgLevel.TOWNSHIP):
-        raise Invalid(f"{kind.name}由县级以上领导班子召开", fields={"kind_id": ["该组织不召开此类会议"]})
+        raise Invalid(f"{kind.name}由党支部召开", fields={"kind": ["该组织不召开此类会议"]})
+    if kind.audience == KindAudience.LEADERSHIP and (org.kind.is_branch or org.level not in LEADERSHIP_LEVELS):
+        raise Invalid(f"{kind.name}由县级以上领导班子召开", fields={"kind": ["该组织不召开此类会议"]})
 
 
 def _check_times(starts_at: datetime, ends_at: datetime) -> None:

@@ -3,8 +3,8 @@ with its WeChat sandbox on a free loopback port.
 
     .venv/bin/python tests/live_server.py
 
-Prints one JSON line (`base_url`, `password`, `accounts`) and serves until its standard input closes or it is
-terminated. Nothing it writes outlives it.
+Prints one JSON line (`base_url`, `password`, `accounts`, and for the meeting tests `orgs` and the branches'
+`venues`) and serves until its standard input closes or it is terminated. Nothing it writes outlives it.
 """
 
 from __future__ import annotations
@@ -47,11 +47,40 @@ def _build(app) -> dict:
     fresh, initial = member_service.create_member(
         SYSTEM, w.v1.id, {"name": "新党员", "gender": "female", "mobile": "13700000001"}
     )
+    venues = _set_venues(w)
     db.session.commit()
-    names = ["member_v1", "member_v2", "sec_v1", "town_a1_admin", "county_a_admin", "city_admin", "super"]
+    names = [
+        "member_v1",
+        "member_v2",
+        "sec_v1",
+        "sec_v2",
+        "town_a1_admin",
+        "town_a2_admin",
+        "county_a_admin",
+        "city_admin",
+        "super",
+    ]
     accounts = {name: _account(getattr(w, name)) for name in names}
     accounts["fresh_member"] = _account(fresh, password=initial)
-    return {"password": PASSWORD, "accounts": accounts}
+    orgs = {name: {"id": getattr(w, name).id, "name": getattr(w, name).name} for name in _ORGS}
+    return {"password": PASSWORD, "accounts": accounts, "orgs": orgs, "venues": venues}
+
+
+# Organisations the meeting tests address directly (the review queue of a township, statistics of a subtree).
+_ORGS = ["city", "county_a", "town_a1", "town_a2", "v1", "v2", "v3"]
+
+
+def _set_venues(w) -> dict:
+    """Activity places of the village branches, in GCJ-02 as a secretary picks them on the map: meetings default
+    to them and sign-ins and photos are checked against them."""
+    from models import CoordSys
+    from services.authz import SYSTEM
+    from services.orgs import update_org
+
+    venues = {"v1": (26.5812, 106.7153), "v2": (26.6012, 106.6953), "v3": (26.5412, 106.7553)}
+    for name, (lat, lng) in venues.items():
+        update_org(SYSTEM, getattr(w, name), {"venue_lat": lat, "venue_lng": lng, "venue_coord_sys": CoordSys.GCJ02})
+    return {name: {"latitude": lat, "longitude": lng, "coord_sys": "gcj02"} for name, (lat, lng) in venues.items()}
 
 
 def main() -> None:

@@ -49,7 +49,7 @@ def test_create_returns_the_detail_with_defaults(client, world, sec):
     [
         ({"kind": "no_such_kind"}, "kind"),
         ({"kind": "party_lecture"}, "lecturer_name"),
-        ({"kind": "democratic_life"}, "kind_id"),
+        ({"kind": "democratic_life"}, "kind"),
         ({"starts_at": "not a time"}, "starts_at"),
         ({"starts_at": "2026-11-26T09:00:00"}, "starts_at"),  # no offset: ambiguous
         ({"venue": {"latitude": 999, "longitude": 106.7, "coord_sys": "wgs84"}}, "venue.latitude"),

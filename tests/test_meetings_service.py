@@ -61,7 +61,7 @@ def test_refusals_name_the_field(app, world):
     cases = [
         ({"ends_at": start - timedelta(minutes=1), "starts_at": start}, "ends_at"),
         ({"code": "party_lecture"}, "lecturer_name"),
-        ({"code": "democratic_life"}, "kind_id"),
+        ({"code": "democratic_life"}, "kind"),
         ({"host_id": world.member_v2.id}, "host_id"),
         ({"attendee_ids": [world.member_v1.id, world.member_v3.id]}, "attendee_ids"),
     ]

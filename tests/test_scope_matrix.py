@@ -108,6 +108,7 @@ ENDPOINTS = [
         lambda w: {"status": "absent", "absence_reason": "illness"},
     ),
     ("meeting rating", "post", lambda w: f"/api/meetings/{_meeting_of(w)}/rating", lambda w: {"rating": 5}),
+    ("meeting stats", "get", lambda w: f"/api/stats/meetings?org_id={w.v1.id}", None),
 ]
 # In scope, yet refused for a reason of their own when the insider (town A1's admin) calls them.
 INSIDER_REFUSALS = {

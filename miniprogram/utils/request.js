@@ -176,4 +176,16 @@ function del(url, data, options) {
   return request(Object.assign({ url, data, method: 'DELETE' }, options))
 }
 
-module.exports = { request, get, post, put, del, ApiError, NETWORK_MESSAGE, SESSION_EXPIRED_MESSAGE }
+module.exports = {
+  request,
+  get,
+  post,
+  put,
+  del,
+  ApiError,
+  errorFromResponse,
+  // For callers that send without wx.request (wx.uploadFile): the same shared refresh after a 401.
+  refreshSession: refreshTokens,
+  NETWORK_MESSAGE,
+  SESSION_EXPIRED_MESSAGE
+}

@@ -3,6 +3,7 @@
 const request = require('../../utils/request')
 const session = require('../../utils/session')
 const nav = require('../../utils/nav')
+const uploadQueue = require('../../utils/upload-queue')
 const { breadcrumbText } = require('../../utils/format')
 
 Page({
@@ -22,6 +23,8 @@ Page({
       wx.reLaunch({ url: nav.LOGIN_PAGE })
       return
     }
+    // Photos taken before a logout or a closed app go as soon as the member is back.
+    uploadQueue.flush()
     return this.load()
   },
 

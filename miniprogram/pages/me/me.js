@@ -1,25 +1,10 @@
 // "Me" (tab): profile and organisation from /api/me, WeChat binding, password change and logout.
 const request = require('../../utils/request')
+const { confirm, toast } = require('../../utils/dialog')
 const auth = require('../../utils/auth')
 const session = require('../../utils/session')
 const nav = require('../../utils/nav')
 const { breadcrumbText } = require('../../utils/format')
-
-function confirm(title, content) {
-  return new Promise((resolve) => {
-    wx.showModal({
-      title,
-      content,
-      confirmColor: '#c8161d',
-      success: (res) => resolve(Boolean(res.confirm)),
-      fail: () => resolve(false)
-    })
-  })
-}
-
-function toast(title, icon) {
-  wx.showToast({ title, icon: icon || 'none', duration: 2000 })
-}
 
 Page({
   data: {

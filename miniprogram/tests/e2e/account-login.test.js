@@ -25,7 +25,7 @@ test('home is the first page; without a session it sends the member to the login
   expect(wx.calls.requests).toEqual([])
 })
 
-test('a member sees their organisation and what is due, and no extra entries', async () => {
+test('a member sees their organisation, what is due, and only the entry to the branch\'s meetings', async () => {
   const home = await loginAndOpenHome('member_v1')
   const account = live.info.accounts.member_v1
   expect(home.data.failed).toBe(false)
@@ -34,7 +34,7 @@ test('a member sees their organisation and what is due, and no extra entries', a
   expect(home.data.org.name).toMatch(/[\u4e00-\u9fa5]/)
   expect(home.data.breadcrumb.split(' / ').pop()).toBe(home.data.org.name)
   expect(Array.isArray(home.data.due)).toBe(true)
-  expect(home.data.entries).toEqual([])
+  expect(home.data.entries.map((entry) => entry.page)).toEqual([`/pages/meetings/meetings?org_id=${account.org_id}`])
   expect(session.getAccessToken()).not.toBe('')
   expect(getApp().globalData.member.name).toBe(account.name)
 })

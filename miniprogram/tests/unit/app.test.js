@@ -1,0 +1,56 @@
+// app.js: the upload queue is flushed when the app comes to the foreground and when the network comes back.
+const config = require('../../config')
+const session = require('../../utils/session')
+const uploadQueue = require('../../utils/upload-queue')
+const { launchApp } = require('../support/harness')
+const { createWx } = require('../support/fake-wx')
+const { TINY_JPEG } = require('../support/photo')
+
+let uploads
+
+// Waits for what the app started by itself (calling flush here would send the photos on its own).
+const settle = () => new Promise((resolve) => setTimeout(resolve, 20))
+
+beforeEach(async () => {
+  uploads = []
+  global.wx = createWx({
+    uploadFile: (options) => {
+      uploads.push(options.formData.client_id)
+      return { statusCode: 201, data: '{}' }
+    }
+  })
+  config.apiBase = 'https://api.test'
+  session.saveTokens({ access_token: 'a', refresh_token: 'r', member: { id: 7 } })
+  wx.__putFile('http://tmp/a.jpg', TINY_JPEG)
+  await uploadQueue.add({ meeting_id: 1, tempFilePath: 'http://tmp/a.jpg', taken_at: '2026-07-01T09:00:00+08:00' })
+})
+
+test('coming to the foreground sends what waits', async () => {
+  const app = launchApp()
+  expect(uploads).toEqual([])
+  app.onShow()
+  await settle()
+  expect(uploads).toHaveLength(1)
+  expect(uploadQueue.list()).toEqual([])
+})
+
+test('the network coming back sends what waits; losing it does not', async () => {
+  launchApp()
+  wx.__setNetwork(false)
+  await settle()
+  expect(uploads).toEqual([])
+  wx.__setNetwork(true)
+  await settle()
+  expect(uploads).toHaveLength(1)
+})
+
+test('without a session nothing is sent, and the photos wait', async () => {
+  session.clear()
+  const app = launchApp()
+  app.onShow()
+  wx.__setNetwork(true)
+  await settle()
+  expect(uploads).toEqual([])
+  session.saveTokens({ access_token: 'a', refresh_token: 'r', member: { id: 7 } })
+  expect(uploadQueue.summary(1).pending).toBe(1)
+})

@@ -1,0 +1,380 @@
+"""Meeting statistics: for an organisation and a period, per meeting kind, what was required, held, reviewed and
+flagged, for the organisation itself and for each direct child's subtree, and who is behind schedule.
+
+Read-only: no writes, no audit entry.
+
+Rules (decided with the issue, 4 item 6):
+- The requested period is "2026-07", "2026Q3" or "2026"; the default is the current quarter in the business time
+  zone. Only active kinds count.
+- A kind counts its own periods (`Meeting.period`, the kind's cadence) that fall inside the request: a monthly kind
+  in 2026Q3 counts 2026-07, 2026-08 and 2026-09, so it requires `times_per_period` × 3 meetings of each
+  organisation it applies to. A kind coarser than the request counts its one period containing the request (a
+  yearly kind in 2026Q3: 2026, `times_per_period` once).
+- Branch kinds apply to active branches (支部, 联合支部); leadership kinds to active non-branch organisations at
+  county level and up (county-and-up committees; townships and village committees/general branches hold no
+  民主生活会). Meetings of an organisation a kind does not apply to, or of an inactive organisation, don't count.
+- held = status other than planned; reviewed = status reviewed; flagged = held and flagged. held and reviewed are
+  capped at `times_per_period` per organisation and kind period, so that one organisation's extra meetings never
+  hide another's missing one; flagged is not capped.
+- An organisation is behind on a kind when a kind period that has already ended (as of `now`) has fewer held
+  meetings than `times_per_period`; a running period is never behind yet. A row's `behind` per kind counts its
+  organisations behind on that kind, `total.behind` those behind on any kind. The `behind` list names at most
+  `BEHIND_LIMIT` organisations, most missing kind periods first, `behind_total` all of them.
+- rows[0] is the organisation itself (its own meetings only), then one row per active direct child covering the
+  child's whole subtree; `subtree` sums the rows.
+- Departments (and the super admin) see the organisations they cover; for anyone else, or an organisation out of
+  scope, the statistics do not exist (NotFound).
+
+Speed: the counts are two statements over the subtree, whatever its size. One groups the subtree's active
+organisations by bucket (which child of the root they lie under, read off the materialized path in SQL) and
+audience, with their ids. The other is the one pass over the meetings (index-only on ix_meetings_stats): per
+organisation, kind and kind period (where the cap applies, in index order), then per organisation and kind, then
+per bucket and kind; it also hands back, per organisation, how many ended kind periods it has met, so that who is
+behind, and by how much, is worked out from these two results. Two small statements then fetch the names and
+the missing periods of the first `BEHIND_LIMIT` organisations behind. bench/meeting_stats.py times it at city scale.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import String, and_, case, cast, func, literal, or_, select
+from sqlalchemy.orm import aliased
+
+from models import Cadence, KindAudience, Meeting, MeetingKind, MeetingStatus, Organisation, OrgKind, Role, db
+from models.base import utcnow
+from services.authz import Actor, covers
+from services.errors import Invalid, NotFound
+from services.meetings import LEADERSHIP_LEVELS
+
+BEHIND_LIMIT = 200
+COUNTS = ("required", "held", "reviewed", "flagged", "behind")
+KIND_COUNTS = ("orgs", *COUNTS)
+_PERIOD = re.compile(r"^(\d{4})(?:-(0[1-9]|1[0-2])|Q([1-4]))?$")
+_BRANCH_KINDS = (OrgKind.BRANCH, OrgKind.JOINT_BRANCH)
+_LEADERSHIP_LEVELS = LEADERSHIP_LEVELS  # the same rule as planning a meeting
+
+
+@dataclass(frozen=True)
+class Period:
+    """A requested period: its label and the months (of one year) it spans."""
+
+    label: str
+    year: int
+    months: tuple[int, ...]
+
+
+def parse_period(text: str) -> Period:
+    """ "2026-07", "2026Q3" or "2026"; anything else is Invalid, naming the field `period`."""
+    match = _PERIOD.match(text or "")
+    if not match:
+        raise Invalid("统计期格式应为2026-07、2026Q3或2026", fields={"period": ["应为2026-07、2026Q3或2026"]})
+    year, month, quarter = int(match[1]), match[2], match[3]
+    if month:
+        return Period(text, year, (int(month),))
+    if quarter:
+        first = (int(quarter) - 1) * 3 + 1
+        return Period(text, year, (first, first + 1, first + 2))
+    return Period(text, year, tuple(range(1, 13)))
+
+
+def current_quarter(now: datetime) -> Period:
+    local = now.astimezone(_zone())
+    return parse_period(f"{local.year}Q{(local.month - 1) // 3 + 1}")
+
+
+def label_of(cadence: Cadence, year: int, month: int) -> str:
+    """The kind period containing a month, spelt as services.meetings.period_of spells it."""
+    if cadence == Cadence.MONTH:
+        return f"{year}-{month:02d}"
+    if cadence == Cadence.QUARTER:
+        return f"{year}Q{(month - 1) // 3 + 1}"
+    return str(year)
+
+
+def kind_periods(cadence: Cadence, request: Period) -> list[str]:
+    """The kind's periods that count for the request: those inside it, or the one containing it."""
+    return list(dict.fromkeys(label_of(cadence, request.year, m) for m in request.months))
+
+
+def period_end(label: str) -> datetime:
+    """The first instant after a kind period, in the business time zone."""
+    period = parse_period(label)
+    year, month = period.year, period.months[-1] + 1
+    if month > 12:
+        year, month = year + 1, 1
+    return datetime(year, month, 1, tzinfo=_zone())
+
+
+def _zone():
+    return current_app.config["SETTINGS"].zone
+
+
+@dataclass
+class KindPlan:
+    kind: MeetingKind
+    periods: list[str]  # the kind periods that count for the request
+    ended: list[str]  # those of them that have ended
+
+    @property
+    def tpp(self) -> int:
+        return self.kind.times_per_period
+
+
+def meeting_stats(actor: Actor, org_id: int | None = None, period: str | None = None, *, now=None) -> dict:
+    """The statistics of `org_id` (default: the actor's scope root) for `period` (default: the current quarter)
+    as of `now` (default: the current time; tests pass another), as the API returns them."""
+    now = now or utcnow()
+    request = parse_period(period) if period is not None else current_quarter(now)
+    root = _root_for(actor, org_id)
+    plans = _plans(request, now)
+    children = db.session.scalars(
+        select(Organisation)
+        .where(Organisation.parent_id == root.id, Organisation.active.is_(True))
+        .order_by(Organisation.code)
+    ).all()
+    applicable = _applicable_orgs(root)
+    counted, met = _count_meetings(root, plans) if plans else ({}, {})
+    missing = _missing(plans, applicable, met)
+    rows = [_row(root, 0, True, plans, applicable, counted, missing)]
+    rows += [_row(child, child.id, False, plans, applicable, counted, missing) for child in children]
+    first = sorted(missing, key=lambda org: (-missing[org], org))[:BEHIND_LIMIT]
+    kinds_out = [
+        {"id": p.kind.id, "code": p.kind.code, "name": p.kind.name, "cadence": p.kind.cadence.value} for p in plans
+    ]
+    return {
+        "org": {"id": root.id, "name": root.name},
+        "period": request.label,
+        "as_of": now.astimezone(_zone()).isoformat(),
+        "kinds": kinds_out,
+        "rows": rows,
+        "subtree": {
+            "kinds": {
+                p.kind.code: {c: sum(r["kinds"][p.kind.code][c] for r in rows) for c in KIND_COUNTS} for p in plans
+            },
+            "total": {c: sum(r["total"][c] for r in rows) for c in COUNTS},
+        },
+        "behind": _behind_entries(first, plans) if first else [],
+        "behind_total": len(missing),
+    }
+
+
+def _plans(request: Period, now: datetime) -> list[KindPlan]:
+    kinds = db.session.scalars(
+        select(MeetingKind).where(MeetingKind.active.is_(True)).order_by(MeetingKind.sort_order, MeetingKind.id)
+    )
+    plans = []
+    for k in kinds:
+        periods = kind_periods(k.cadence, request)
+        plans.append(KindPlan(k, periods, [p for p in periods if period_end(p) <= now]))
+    return plans
+
+
+def _root_for(actor: Actor, org_id: int | None) -> Organisation:
+    if not (actor.is_super or actor.role == Role.DEPT_ADMIN):
+        raise NotFound("组织不存在")
+    if org_id is None:
+        org = actor.scope_root() or db.session.scalar(
+            select(Organisation).where(Organisation.parent_id.is_(None)).order_by(Organisation.id).limit(1)
+        )
+    else:
+        org = db.session.get(Organisation, org_id)
+    if org is None or not covers(actor, org):
+        raise NotFound("组织不存在")
+    return org
+
+
+# --- SQL pieces -------------------------------------------------------------------------------------------------
+
+
+def _subtree(org_table, root: Organisation):
+    if not root.path.startswith("/"):
+        raise RuntimeError(f"organisation {root.id} has no path")
+    return and_(org_table.path.like(root.path + "%"), org_table.active.is_(True))
+
+
+def _bucket(org_table, root: Organisation):
+    """The id (as text) of the root's child whose subtree holds the organisation; '0' for the root itself."""
+    rest = func.substr(org_table.path, len(root.path) + 1)
+    return case((org_table.id == root.id, literal("0")), else_=func.substr(rest, 1, func.instr(rest, "/") - 1))
+
+
+def _audience(org_table):
+    """Which kinds of meetings an organisation holds: 'branch', 'leadership' or NULL (none)."""
+    return case(
+        (org_table.kind.in_(_BRANCH_KINDS), literal(KindAudience.BRANCH.value)),
+        (org_table.level.in_(_LEADERSHIP_LEVELS), literal(KindAudience.LEADERSHIP.value)),
+        else_=None,
+    )
+
+
+def _kind_case(plans: list[KindPlan], column, value_of, default=0):
+    return case({p.kind.id: value_of(p) for p in plans}, value=column, else_=default)
+
+
+def _wanted(plans: list[KindPlan], periods_of):
+    """Meetings of the plans' kinds in the periods `periods_of(plan)`: ranges on ix_meetings_stats."""
+    m = Meeting
+    return or_(*(and_(m.kind_id == p.kind.id, m.period.in_(periods_of(p))) for p in plans if periods_of(p)))
+
+
+def _ids(text: str | None, expected: int) -> list[str]:
+    """A GROUP_CONCAT list, checked: MariaDB cuts it at group_concat_max_len (1 MiB, ~100k ids) with a warning."""
+    items = text.split(",") if text else []
+    if len(items) != expected:
+        raise RuntimeError(f"group_concat returned {len(items)} of {expected} items; raise group_concat_max_len")
+    return items
+
+
+def _applicable_orgs(root: Organisation) -> dict[tuple[str, str], list[int]]:
+    """Ids of the subtree's active organisations per (bucket, audience); one covering-index range scan."""
+    o = Organisation
+    bucket, audience = _bucket(o, root).label("bucket"), _audience(o).label("audience")
+    stmt = (
+        select(bucket, audience, func.count(), func.group_concat(o.id))
+        .where(_subtree(o, root), audience.isnot(None))
+        .group_by(bucket, audience)
+    )
+    return {(b, a): [int(i) for i in _ids(ids, n)] for b, a, n, ids in db.session.execute(stmt)}
+
+
+def _per_org_kind(root: Organisation, plans: list[KindPlan]):
+    """The one pass over the subtree's meetings of the requested kind periods (index-only on ix_meetings_stats),
+    rolled up per organisation and kind: capped held and reviewed, flagged, ended kind periods met; with, per
+    organisation and audience, the ended kind periods met over all kinds (`org_met`) and a row number (`rn`)."""
+    m, o = Meeting, Organisation
+    tpp = _kind_case(plans, m.kind_id, lambda p: p.tpp)
+    held = func.sum(case((m.status != MeetingStatus.PLANNED, 1), else_=0))
+    reviewed = func.sum(case((m.status == MeetingStatus.REVIEWED, 1), else_=0))
+    ended = sorted({label for p in plans for label in p.ended})
+    slots = select(  # the cap applies per organisation, kind and kind period
+        m.org_id,
+        m.kind_id,
+        case((held > tpp, tpp), else_=held).label("held"),
+        case((reviewed > tpp, tpp), else_=reviewed).label("reviewed"),
+        func.sum(case((and_(m.status != MeetingStatus.PLANNED, m.flagged.is_(True)), 1), else_=0)).label("flagged"),
+        case((and_(m.period.in_(ended), held >= tpp), 1), else_=0).label("met") if ended else literal(0).label("met"),
+    ).where(_wanted(plans, lambda p: p.periods))
+    if root.parent_id is not None:  # below the top: leave the rest of the city's meetings out early
+        slots = slots.where(m.org_id.in_(select(o.id).where(_subtree(o, root))))
+    slots = slots.group_by(m.period, m.kind_id, m.org_id).subquery("slots")  # the index order: no sorting
+    s = slots.c
+    per_org_kind = (
+        select(
+            s.org_id,
+            s.kind_id,
+            _kind_case(plans, s.kind_id, lambda p: p.kind.audience.value, None).label("audience"),
+            func.sum(s.held).label("held"),
+            func.sum(s.reviewed).label("reviewed"),
+            func.sum(s.flagged).label("flagged"),
+            func.sum(s.met).label("met"),
+        )
+        .group_by(s.org_id, s.kind_id)
+        .subquery("per_org_kind")
+    )
+    g = per_org_kind.c
+    # Per organisation and audience: meetings of kinds an organisation does not hold are dropped by the caller's
+    # join, and must neither count nor carry the organisation's line.
+    return select(
+        per_org_kind,
+        func.sum(g.met).over(partition_by=(g.org_id, g.audience)).label("org_met"),
+        func.row_number().over(partition_by=(g.org_id, g.audience), order_by=g.kind_id).label("rn"),
+    ).subquery("ranked")
+
+
+def _count_meetings(root: Organisation, plans: list[KindPlan]) -> tuple[dict, dict[int, int]]:
+    """Capped sums and organisations complete per (bucket, kind id); and per organisation with meetings, the
+    ended kind periods it has met. Organisations inactive or not holding the kind drop out here."""
+    o = Organisation
+    ranked = _per_org_kind(root, plans)
+    r = ranked.c
+    bucket = _bucket(o, root).label("bucket")
+    org_met = case((r.rn == 1, cast(r.org_id, String) + ":" + cast(r.org_met, String)), else_=None)
+    complete = case((r.met == _kind_case(plans, r.kind_id, lambda p: len(p.ended)), 1), else_=0)
+    stmt = (
+        select(
+            bucket,
+            r.kind_id,
+            func.sum(r.held),
+            func.sum(r.reviewed),
+            func.sum(r.flagged),
+            func.sum(complete),
+            func.count(org_met),
+            func.group_concat(org_met),
+        )
+        .join(o, o.id == r.org_id)
+        .where(_subtree(o, root), _audience(o) == r.audience)
+        .group_by(bucket, r.kind_id)
+    )
+    counted, met_by_org = {}, {}
+    for b, kind_id, n_held, n_reviewed, n_flagged, n_complete, n, pairs in db.session.execute(stmt):
+        counted[b, kind_id] = {"held": n_held, "reviewed": n_reviewed, "flagged": n_flagged, "complete": n_complete}
+        for pair in _ids(pairs, n):
+            org_id, n_met = pair.split(":")
+            met_by_org[int(org_id)] = int(n_met)
+    return {key: {c: int(v) for c, v in got.items()} for key, got in counted.items()}, met_by_org
+
+
+def _ended_for(plans: list[KindPlan], audience: str) -> int:
+    """Ended kind periods over all kinds of an audience: what an organisation of that audience must have met."""
+    return sum(len(p.ended) for p in plans if p.kind.audience.value == audience)
+
+
+def _missing(plans: list[KindPlan], applicable: dict, met: dict[int, int]) -> dict[int, int]:
+    """The organisations behind, each with the number of ended kind periods it has not met."""
+    out = {}
+    for (_bucket_id, audience), org_ids in applicable.items():
+        due = _ended_for(plans, audience)
+        for org_id in org_ids:
+            if (n := due - met.get(org_id, 0)) > 0:
+                out[org_id] = n
+    return out
+
+
+def _row(org: Organisation, bucket_id: int, is_self: bool, plans, applicable, counted, missing) -> dict:
+    bucket = str(bucket_id)
+    kinds = {}
+    for p in plans:
+        orgs = len(applicable.get((bucket, p.kind.audience.value), ()))
+        got = counted.get((bucket, p.kind.id), {})
+        kinds[p.kind.code] = {
+            "orgs": orgs,
+            "required": orgs * p.tpp * len(p.periods),
+            "held": got.get("held", 0),
+            "reviewed": got.get("reviewed", 0),
+            "flagged": got.get("flagged", 0),
+            "behind": orgs - got.get("complete", 0) if p.ended else 0,
+        }
+    total = {c: sum(k[c] for k in kinds.values()) for c in COUNTS}
+    total["behind"] = sum(org_id in missing for a in KindAudience for org_id in applicable.get((bucket, a.value), ()))
+    head = {"id": org.id, "name": org.name, "level": org.level.value, "kind": org.kind.value}
+    return {"org": head, "self": is_self, "kinds": kinds, "total": total}
+
+
+def _behind_entries(org_ids: list[int], plans: list[KindPlan]) -> list[dict]:
+    """The organisations, in the given order, with their parent's name and the ended kind periods they miss."""
+    m, o, parent = Meeting, Organisation, aliased(Organisation)
+    names_stmt = select(o.id, o.name, o.kind, parent.name).outerjoin(parent, parent.id == o.parent_id)
+    names = {row[0]: row[1:] for row in db.session.execute(names_stmt.where(o.id.in_(org_ids)))}
+    held_stmt = (
+        select(m.org_id, m.kind_id, m.period, func.sum(case((m.status != MeetingStatus.PLANNED, 1), else_=0)))
+        .where(m.org_id.in_(org_ids), _wanted(plans, lambda p: p.ended))
+        .group_by(m.org_id, m.kind_id, m.period)
+    )
+    held = {(org_id, kind_id, period): int(n) for org_id, kind_id, period, n in db.session.execute(held_stmt)}
+    out = []
+    for org_id in org_ids:
+        name, kind, parent_name = names[org_id]
+        audience = KindAudience.BRANCH if kind in _BRANCH_KINDS else KindAudience.LEADERSHIP
+        gaps = [
+            {"kind": p.kind.code, "name": p.kind.name, "period": label, "required": p.tpp, "held": n}
+            for p in plans
+            if p.kind.audience == audience
+            for label in p.ended
+            if (n := held.get((org_id, p.kind.id, label), 0)) < p.tpp
+        ]
+        out.append({"org": {"id": org_id, "name": name, "parent_name": parent_name}, "missing": gaps})
+    return out
