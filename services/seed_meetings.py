@@ -16,7 +16,7 @@ import random
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 
 from models import (
     AbsenceReason,
@@ -284,7 +284,8 @@ def _insert_all(model, rows: list[dict]) -> None:
 
 
 def _demo_photos(villages: tuple[int, int], now: datetime) -> int:
-    """Two held meetings in each demo village get photos whose verdicts show every flag a reviewer meets."""
+    """The three latest held records of each demo village get photos whose verdicts show every flag a reviewer
+    meets, and wait for review, so the township's review queue shows them."""
     stored = 0
     scenes = {}
     for index, org_id in enumerate(villages):
@@ -332,7 +333,6 @@ def _upload(secretary, meeting, image, shot, venue_gcj, venue_wgs, seed) -> int:
         local = taken.astimezone(current_app.config["SETTINGS"].zone).replace(tzinfo=None)
         far = 0.06 if shot.get("exif_far") else 0.0
         exif = demo_images.camera_exif(taken_at=local, lat=venue_wgs[0] + far, lng=venue_wgs[1])
-    status = meeting.status
     meeting.status = MeetingStatus.HELD  # photos are taken before the record moves on
     add_photo(
         Actor(secretary),
@@ -344,5 +344,18 @@ def _upload(secretary, meeting, image, shot, venue_gcj, venue_wgs, seed) -> int:
         capture=Capture(lat, lng, 12.0, "gcj02", taken),
         received_at=taken + timedelta(hours=shot.get("late", 0), minutes=3),
     )
-    meeting.status = status
+    _await_review(meeting)
     return 1
+
+
+def _await_review(meeting: Meeting) -> None:
+    """Puts a demo record back in the review queue: submitted, its pass (if any) undone; a return stays history."""
+    meeting.status = MeetingStatus.SUBMITTED
+    meeting.submitted_at = meeting.submitted_at or meeting.ends_at + timedelta(hours=2)
+    meeting.self_score = meeting.self_score or 90
+    meeting.reviewed_at = meeting.review_score = None
+    db.session.execute(
+        delete(Review).where(
+            Review.subject_type == "meeting", Review.subject_id == meeting.id, Review.decision == ReviewDecision.PASS
+        )
+    )

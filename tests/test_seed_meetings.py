@@ -62,3 +62,12 @@ def test_demo_villages_show_every_verdict(app, seeded):
         for p in photos
         if set(p.flags) & {"outside_venue", "time_outside_window", "exif_mismatch", "reused_photo"}
     }
+
+
+def test_demo_photo_records_wait_in_the_review_queue(app, seeded):
+    with_photos = set(db.session.scalars(select(Evidence.subject_id)))
+    for meeting_id in with_photos:
+        m = db.session.get(Meeting, meeting_id)
+        assert m.status == MeetingStatus.SUBMITTED and m.reviewed_at is None
+        passes = select(Review).where(Review.subject_id == m.id, Review.decision == "pass")
+        assert db.session.scalars(passes).first() is None
