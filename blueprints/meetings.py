@@ -147,19 +147,25 @@ def _list_json(items) -> list[dict]:
     return [meeting_json(m, figures[m.id], photos.get(m.id, 0)) for m in items]
 
 
+def _person(member_id: int | None, names: dict[int, str]) -> dict | None:
+    return {"id": member_id, "name": names.get(member_id)} if member_id is not None else None
+
+
 def _detail_json(meeting) -> dict:
     actor = current_actor()
     rows = attendance.attendees_of(meeting)
     photo_rows, review_rows = meeting_service.photos_of(meeting), meeting_service.reviews_of(meeting)
-    names = meeting_service.names_of([p.uploaded_by for p in photo_rows] + [r.reviewer_id for r in review_rows])
+    people = [meeting.host_id, meeting.recorder_id]
+    names = meeting_service.names_of(
+        people + [p.uploaded_by for p in photo_rows] + [r.reviewer_id for r in review_rows]
+    )
     mine = next((r for r in rows if r.member_id == actor.id), None)
-    figures = attendance.counts([meeting.id])[meeting.id]
     ratings = [r.rating for r in rows if r.rating is not None]
-    out = meeting_json(meeting, figures, len(photo_rows))
+    out = meeting_json(meeting, attendance.figures(rows), len(photo_rows))
     out.update(
         minutes=meeting.minutes,
-        host=meeting_service.person(meeting.host_id),
-        recorder=meeting_service.person(meeting.recorder_id),
+        host=_person(meeting.host_id, names),
+        recorder=_person(meeting.recorder_id, names),
         rating={"average": round(sum(ratings) / len(ratings), 2) if ratings else None, "count": len(ratings)},
         attendees=[attendee_json(r) for r in rows],
         photos=[photo_json(p, names) for p in photo_rows],
@@ -211,9 +217,7 @@ def list_meetings(query_data):
     page = meeting_service.list_meetings(
         current_actor(), query_data.get("org_id"), filters, query_data["page"], query_data["per_page"]
     )
-    out = page_out(page, lambda m: m)
-    out["items"] = _list_json(page.items)
-    return out
+    return page_out(page, present_all=_list_json)
 
 
 @bp.post("/meetings")
@@ -290,8 +294,7 @@ def sign_in(meeting_id, json_data):
     actor = current_actor()
     meeting = meeting_service.get_meeting_for(actor, meeting_id)
     position = Position(json_data["latitude"], json_data["longitude"], json_data["accuracy"], json_data["coord_sys"])
-    max_accuracy = meeting_service.settings().position_max_accuracy_m
-    row, result = attendance.sign_in(actor, meeting, position, max_accuracy)
+    row, result = attendance.sign_in(actor, meeting, position)
     db.session.commit()
     return attendee_json(row, result)
 

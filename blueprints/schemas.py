@@ -53,11 +53,11 @@ class PageQuery(BaseSchema):
     per_page = fields.Integer(load_default=20, validate=validators.Range(min=1, max=1000))
 
 
-def page_out(page, present) -> dict:
-    return {
-        "items": [present(i) for i in page.items],
-        "meta": {"total": page.total, "page": page.page, "per_page": page.per_page},
-    }
+def page_out(page, present=None, *, present_all=None) -> dict:
+    """A page as the API returns it; `present_all` presents the whole page at once (one query per page for what
+    the rows need, not one per row)."""
+    items = present_all(page.items) if present_all else [present(i) for i in page.items]
+    return {"items": items, "meta": {"total": page.total, "page": page.page, "per_page": page.per_page}}
 
 
 def iso_local(dt):

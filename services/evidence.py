@@ -83,10 +83,6 @@ class Verdict:
             self.flags.append(name)
         self.reasons[name] = reason
 
-    @property
-    def serious(self) -> bool:
-        return bool(SERIOUS_FLAGS & set(self.flags))
-
     def as_json(self) -> dict:
         return {"position": self.position, "reasons": self.reasons, "matches": self.matches}
 

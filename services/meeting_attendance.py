@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from models import AbsenceReason, AccountStatus, AttendanceStatus, Meeting, MeetingAttendee, MeetingStatus, Member, db
@@ -35,7 +36,7 @@ def _row(meeting: Meeting, member: Member, create: bool) -> MeetingAttendee | No
     return row
 
 
-def sign_in(actor: Actor, meeting: Meeting, position: Position, max_accuracy_m: float) -> tuple[MeetingAttendee, str]:
+def sign_in(actor: Actor, meeting: Meeting, position: Position) -> tuple[MeetingAttendee, str]:
     """The member signs in for self during the meeting window; the position is checked against the venue and kept
     whatever it says (outside is flagged, never refused). Signing in twice answers with the first sign-in.
     Returns (row, result) with result inside / outside / uncertain / unchecked (no venue). Audited."""
@@ -60,7 +61,11 @@ def sign_in(actor: Actor, meeting: Meeting, position: Position, max_accuracy_m: 
     if fences:
         point = (position.latitude, position.longitude)
         result, where = presence(
-            point, position.accuracy_m, fences, coord_sys=position.coord_sys, max_accuracy_m=max_accuracy_m
+            point,
+            position.accuracy_m,
+            fences,
+            coord_sys=position.coord_sys,
+            max_accuracy_m=current_app.config["SETTINGS"].position_max_accuracy_m,
         )
         row.distance_m = round(where.distance_m, 1)
         flags = {"outside": ["outside_venue"], "uncertain": ["uncertain_position"]}.get(result, [])
@@ -119,6 +124,17 @@ def rate(actor: Actor, meeting: Meeting, rating: int) -> MeetingAttendee:
 def attendees_of(meeting: Meeting) -> list[MeetingAttendee]:
     stmt = select(MeetingAttendee).where(MeetingAttendee.meeting_id == meeting.id).order_by(MeetingAttendee.id)
     return list(db.session.scalars(stmt))
+
+
+def figures(rows: list[MeetingAttendee]) -> dict:
+    """Attendance figures of one meeting from its loaded rows (the same shape as `counts`)."""
+    present = [r for r in rows if r.status == AttendanceStatus.PRESENT]
+    return {
+        "expected": len(rows),
+        "present": len(present),
+        "absent": sum(r.status == AttendanceStatus.ABSENT for r in rows),
+        "proxy": sum(r.proxy_by is not None for r in present),
+    }
 
 
 def counts(meeting_ids: list[int]) -> dict[int, dict]:

@@ -217,11 +217,7 @@ def is_superior(actor: Actor, meeting: Meeting) -> bool:
 
 def abilities(actor: Actor, meeting: Meeting, my_row) -> dict:
     """What the actor may do with a meeting it can see, for the client to show the right buttons."""
-    try:
-        authorize_org(actor, Action.UPDATE, meeting.org)
-        writer = True
-    except (Forbidden, NotFound):
-        writer = False
+    writer = _may_write(actor, meeting)
     editable = meeting.status in EDITABLE
     now = utcnow()
     start, end = window_of(meeting)
@@ -345,8 +341,11 @@ def venue_fences(meeting: Meeting) -> tuple:
 
 def may_upload(actor: Actor, meeting: Meeting) -> bool:
     """The branch's administrators and the meeting's host and recorder (who may be plain members)."""
-    if actor.id is not None and actor.id in (meeting.host_id, meeting.recorder_id):
-        return True
+    return (actor.id is not None and actor.id in (meeting.host_id, meeting.recorder_id)) or _may_write(actor, meeting)
+
+
+def _may_write(actor: Actor, meeting: Meeting) -> bool:
+    """True when the actor may change the meeting's organisation's records (its secretary, a department above)."""
     try:
         authorize_org(actor, Action.UPDATE, meeting.org)
     except (Forbidden, NotFound):
@@ -430,14 +429,3 @@ def names_of(member_ids) -> dict[int, str]:
     if not ids:
         return {}
     return dict(db.session.execute(select(Member.id, Member.name).where(Member.id.in_(ids))).all())
-
-
-def person(member_id: int | None) -> dict | None:
-    if member_id is None:
-        return None
-    member = db.session.get(Member, member_id)
-    return {"id": member.id, "name": member.name} if member else None
-
-
-def settings():
-    return _settings()
