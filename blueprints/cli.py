@@ -118,6 +118,17 @@ def recount_members_command() -> None:
     click.echo(f"已重新统计；{wrong} 个组织的计数有误并已更正")
 
 
+@click.command("rebuild-meeting-tallies")
+@with_appcontext
+def rebuild_meeting_tallies_command() -> None:
+    """Recounts the meeting statistics' tallies from the meetings (after rows were written around the ORM)."""
+    from services.meeting_tallies import rebuild
+
+    rows = rebuild()
+    db.session.commit()
+    click.echo(f"已重新统计会议台账：{rows} 行")
+
+
 def demo_accounts_path() -> Path:
     return Path(current_app.instance_path) / "demo-accounts.json"
 
@@ -161,5 +172,6 @@ def register_cli(app) -> None:
         worker_command,
         demo_setup_command,
         recount_members_command,
+        rebuild_meeting_tallies_command,
     ):
         app.cli.add_command(command)

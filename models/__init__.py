@@ -14,6 +14,7 @@ from models.meeting import (
     MeetingAttendee,
     MeetingKind,
     MeetingStatus,
+    MeetingTally,
 )
 from models.member import AccountStatus, Gender, Member, PartyStatus, Role
 from models.org import CoordSys, Organisation, OrgKind, OrgLevel
@@ -38,6 +39,7 @@ __all__ = [
     "MeetingAttendee",
     "MeetingKind",
     "MeetingStatus",
+    "MeetingTally",
     "Member",
     "MemberExport",
     "Organisation",

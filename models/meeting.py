@@ -74,13 +74,15 @@ class Meeting(TimestampMixin, db.Model):
         Index("ix_meetings_org_start", "org_id", "starts_at"),
     )
 
-    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
-    kind_id: Mapped[int] = mapped_column(ForeignKey("meeting_kinds.id"))
+    # active_history: a change loads the old value first, so that the flush knows which kind period the meeting
+    # leaves (services.meeting_tallies).
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), active_history=True)
+    kind_id: Mapped[int] = mapped_column(ForeignKey("meeting_kinds.id"), active_history=True)
     title: Mapped[str] = mapped_column(String(100))
     topic: Mapped[str | None] = mapped_column(Text)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    period: Mapped[str] = mapped_column(String(8))
+    period: Mapped[str] = mapped_column(String(8), active_history=True)
     venue_name: Mapped[str | None] = mapped_column(String(100))
     venue_lat: Mapped[float | None] = mapped_column(Float)
     venue_lng: Mapped[float | None] = mapped_column(Float)
@@ -90,14 +92,16 @@ class Meeting(TimestampMixin, db.Model):
     recorder_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     lecturer_name: Mapped[str | None] = mapped_column(String(50))  # 党课: the lecturer may come from outside
     minutes: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[MeetingStatus] = mapped_column(value_enum(MeetingStatus), default=MeetingStatus.PLANNED)
+    status: Mapped[MeetingStatus] = mapped_column(
+        value_enum(MeetingStatus), default=MeetingStatus.PLANNED, active_history=True
+    )
     held_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     late_entry: Mapped[bool] = mapped_column(Boolean, default=False)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     self_score: Mapped[int | None] = mapped_column(Integer)  # the branch's own evaluation (双线三评), 0–100
     review_score: Mapped[int | None] = mapped_column(Integer)  # the superior's
-    flagged: Mapped[bool] = mapped_column(Boolean, default=False)  # any evidence carries a flag
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False, active_history=True)  # any evidence carries a flag
     created_by: Mapped[int] = mapped_column(ForeignKey("members.id"))
 
     org = relationship("Organisation", lazy="joined")
@@ -145,3 +149,47 @@ class MeetingAttendee(db.Model):
     rating: Mapped[int | None] = mapped_column(Integer)  # the attendee's rating of the meeting (双线三评), 1–5
 
     member = relationship("Member", foreign_keys=[member_id], lazy="joined")
+
+
+# --- the statistics' read model (services.meeting_tallies keeps it) --------------------------------------------
+
+SLOTS = 12  # periods of a kind within a year: months 1–12, quarters 1–4 or the year (slot 1)
+ANCESTOR_LEVELS = 6  # a0 (the top organisation) … a5: the path's components, padded with 0
+SLOT_METRICS = ("held", "reviewed", "flagged")
+
+
+def slot_column(metric: str, slot: int) -> str:
+    return f"{metric}_{slot:02d}"
+
+
+def ancestor_column(depth: int) -> str:
+    return f"a{depth}"
+
+
+class MeetingTally(db.Model):
+    """One organisation's meetings of one kind in one year, counted per kind period (slot): held (any status but
+    planned), reviewed and flagged (held and flagged), uncapped. Denormalised for speed: the organisation's path,
+    its ancestors by depth (a0 the top, then each level down to the organisation itself; 0 below it), whether it is
+    active and which kinds it holds (`audience`), so that statistics group a subtree's rows by child without a
+    join. Rows are keyed by the ancestors first: a subtree is one contiguous range of the table."""
+
+    __table__ = db.Table(
+        "meeting_tallies",
+        db.metadata,
+        db.Column("year", Integer, primary_key=True, autoincrement=False),
+        *(
+            db.Column(ancestor_column(d), Integer, primary_key=True, autoincrement=False)
+            for d in range(ANCESTOR_LEVELS)
+        ),
+        db.Column("org_id", Integer, ForeignKey("organisations.id"), primary_key=True, autoincrement=False),
+        db.Column("kind_id", Integer, ForeignKey("meeting_kinds.id"), primary_key=True, autoincrement=False),
+        db.Column("path", String(255), nullable=False),
+        db.Column("active", Boolean, nullable=False),
+        db.Column("audience", String(12)),  # KindAudience value of the kinds the organisation holds, or NULL
+        *(
+            db.Column(slot_column(metric, slot), Integer, nullable=False, default=0, server_default="0")
+            for metric in SLOT_METRICS
+            for slot in range(1, SLOTS + 1)
+        ),
+        UniqueConstraint("org_id", "kind_id", "year"),
+    )

@@ -25,13 +25,13 @@ Rules (decided with the issue, 4 item 6):
 - Departments (and the super admin) see the organisations they cover; for anyone else, or an organisation out of
   scope, the statistics do not exist (NotFound).
 
-Speed: the counts are two statements over the subtree, whatever its size. One groups the subtree's active
-organisations by bucket (which child of the root they lie under, read off the materialized path in SQL) and
-audience, with their ids. The other is the one pass over the meetings (index-only on ix_meetings_stats): per
-organisation, kind and kind period (where the cap applies, in index order), then per organisation and kind, then
-per bucket and kind; it also hands back, per organisation, how many ended kind periods it has met, so that who is
-behind, and by how much, is worked out from these two results. Two small statements then fetch the names and
-the missing periods of the first `BEHIND_LIMIT` organisations behind. bench/meeting_stats.py times it at city scale.
+Speed: the counts read the tallies (services.meeting_tallies: one row per organisation, kind and year, a counter
+per kind period, the organisation's ancestors as columns), never the meetings. Three statements over the subtree,
+whatever its size: the subtree's active organisations by bucket (which child of the root they lie under) and
+audience, with their ids; the tallies grouped by bucket and kind (capped held and reviewed, flagged, organisations
+complete), one range of the tallies' key; and per organisation, how many ended kind periods it has met, so that who
+is behind, and by how much, is worked out from these results. One more statement fetches the names and missing
+periods of the first `BEHIND_LIMIT` organisations behind. bench/meeting_stats.py times it at city scale.
 """
 
 from __future__ import annotations
@@ -39,15 +39,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 
 from flask import current_app
-from sqlalchemy import String, and_, case, cast, func, literal, or_, select
+from sqlalchemy import Integer, String, and_, case, cast, func, literal, select
 from sqlalchemy.orm import aliased
 
-from models import Cadence, KindAudience, Meeting, MeetingKind, MeetingStatus, Organisation, OrgKind, Role, db
+from models import Cadence, KindAudience, MeetingKind, MeetingTally, Organisation, OrgKind, Role, db
 from models.base import utcnow
+from models.meeting import ANCESTOR_LEVELS, SLOTS, ancestor_column, slot_column
 from services.authz import Actor, covers
 from services.errors import Invalid, NotFound
+from services.meeting_tallies import slot_of
 from services.meetings import LEADERSHIP_LEVELS
 
 BEHIND_LIMIT = 200
@@ -137,7 +140,7 @@ def meeting_stats(actor: Actor, org_id: int | None = None, period: str | None = 
         .order_by(Organisation.code)
     ).all()
     applicable = _applicable_orgs(root)
-    counted, met = _count_meetings(root, plans) if plans else ({}, {})
+    counted, met = _count_meetings(root, plans, request.year) if plans else ({}, {})
     missing = _missing(plans, applicable, met)
     rows = [_row(root, 0, True, plans, applicable, counted, missing)]
     rows += [_row(child, child.id, False, plans, applicable, counted, missing) for child in children]
@@ -157,7 +160,7 @@ def meeting_stats(actor: Actor, org_id: int | None = None, period: str | None = 
             },
             "total": {c: sum(r["total"][c] for r in rows) for c in COUNTS},
         },
-        "behind": _behind_entries(first, plans) if first else [],
+        "behind": _behind_entries(first, plans, request.year) if first else [],
         "behind_total": len(missing),
     }
 
@@ -197,9 +200,10 @@ def _subtree(org_table, root: Organisation):
 
 
 def _bucket(org_table, root: Organisation):
-    """The id (as text) of the root's child whose subtree holds the organisation; '0' for the root itself."""
+    """The id of the root's child whose subtree holds the organisation; 0 for the root itself."""
     rest = func.substr(org_table.path, len(root.path) + 1)
-    return case((org_table.id == root.id, literal("0")), else_=func.substr(rest, 1, func.instr(rest, "/") - 1))
+    child = cast(func.substr(rest, 1, func.instr(rest, "/") - 1), Integer)
+    return case((org_table.id == root.id, literal(0)), else_=child)
 
 
 def _audience(org_table):
@@ -215,12 +219,6 @@ def _kind_case(plans: list[KindPlan], column, value_of, default=0):
     return case({p.kind.id: value_of(p) for p in plans}, value=column, else_=default)
 
 
-def _wanted(plans: list[KindPlan], periods_of):
-    """Meetings of the plans' kinds in the periods `periods_of(plan)`: ranges on ix_meetings_stats."""
-    m = Meeting
-    return or_(*(and_(m.kind_id == p.kind.id, m.period.in_(periods_of(p))) for p in plans if periods_of(p)))
-
-
 def _ids(text: str | None, expected: int) -> list[str]:
     """A GROUP_CONCAT list, checked: MariaDB cuts it at group_concat_max_len (1 MiB, ~100k ids) with a warning."""
     items = text.split(",") if text else []
@@ -229,7 +227,7 @@ def _ids(text: str | None, expected: int) -> list[str]:
     return items
 
 
-def _applicable_orgs(root: Organisation) -> dict[tuple[str, str], list[int]]:
+def _applicable_orgs(root: Organisation) -> dict[tuple[int, str], list[int]]:
     """Ids of the subtree's active organisations per (bucket, audience); one covering-index range scan."""
     o = Organisation
     bucket, audience = _bucket(o, root).label("bucket"), _audience(o).label("audience")
@@ -238,84 +236,83 @@ def _applicable_orgs(root: Organisation) -> dict[tuple[str, str], list[int]]:
         .where(_subtree(o, root), audience.isnot(None))
         .group_by(bucket, audience)
     )
-    return {(b, a): [int(i) for i in _ids(ids, n)] for b, a, n, ids in db.session.execute(stmt)}
+    return {(int(b), a): [int(i) for i in _ids(ids, n)] for b, a, n, ids in db.session.execute(stmt)}
 
 
-def _per_org_kind(root: Organisation, plans: list[KindPlan]):
-    """The one pass over the subtree's meetings of the requested kind periods (index-only on ix_meetings_stats),
-    rolled up per organisation and kind: capped held and reviewed, flagged, ended kind periods met; with, per
-    organisation and audience, the ended kind periods met over all kinds (`org_met`) and a row number (`rn`)."""
-    m, o = Meeting, Organisation
-    tpp = _kind_case(plans, m.kind_id, lambda p: p.tpp)
-    held = func.sum(case((m.status != MeetingStatus.PLANNED, 1), else_=0))
-    reviewed = func.sum(case((m.status == MeetingStatus.REVIEWED, 1), else_=0))
-    ended = sorted({label for p in plans for label in p.ended})
-    slots = select(  # the cap applies per organisation, kind and kind period
-        m.org_id,
-        m.kind_id,
-        case((held > tpp, tpp), else_=held).label("held"),
-        case((reviewed > tpp, tpp), else_=reviewed).label("reviewed"),
-        func.sum(case((and_(m.status != MeetingStatus.PLANNED, m.flagged.is_(True)), 1), else_=0)).label("flagged"),
-        case((and_(m.period.in_(ended), held >= tpp), 1), else_=0).label("met") if ended else literal(0).label("met"),
-    ).where(_wanted(plans, lambda p: p.periods))
-    if root.parent_id is not None:  # below the top: leave the rest of the city's meetings out early
-        slots = slots.where(m.org_id.in_(select(o.id).where(_subtree(o, root))))
-    slots = slots.group_by(m.period, m.kind_id, m.org_id).subquery("slots")  # the index order: no sorting
-    s = slots.c
-    per_org_kind = (
-        select(
-            s.org_id,
-            s.kind_id,
-            _kind_case(plans, s.kind_id, lambda p: p.kind.audience.value, None).label("audience"),
-            func.sum(s.held).label("held"),
-            func.sum(s.reviewed).label("reviewed"),
-            func.sum(s.flagged).label("flagged"),
-            func.sum(s.met).label("met"),
-        )
-        .group_by(s.org_id, s.kind_id)
-        .subquery("per_org_kind")
+# The tallies (services.meeting_tallies): one row per organisation, kind and year with a counter per kind period.
+_T = MeetingTally.__table__
+
+
+def _slots(labels: list[str]) -> list[int]:
+    return [slot_of(label)[1] for label in labels]
+
+
+def _capped(metric: str, slots: list[int], cap: int | None):
+    """The sum over the slots of the metric's counter, each capped unless `cap` is None (one organisation's extra
+    meetings in a kind period never hide another's missing one)."""
+    columns = [_T.c[slot_column(metric, i)] for i in slots]
+    terms = columns if cap is None else [case((c > cap, cap), else_=c) for c in columns]
+    return sum(terms[1:], terms[0])
+
+
+def _met(p: KindPlan):
+    """How many of the kind's ended periods the row's organisation has met."""
+    terms = [case((_T.c[slot_column("held", i)] >= p.tpp, 1), else_=0) for i in _slots(p.ended)]
+    return sum(terms[1:], terms[0]) if terms else literal(0)
+
+
+def _tally_rows(root: Organisation, plans: list[KindPlan], year: int):
+    """The WHERE clause of the subtree's counted rows and the bucket of each (0 for the root's own)."""
+    depth = root.depth
+    scope = [
+        _T.c.year == year,
+        _T.c.active.is_(True),
+        _T.c.kind_id.in_([p.kind.id for p in plans]),
+        _T.c.audience == _kind_case(plans, _T.c.kind_id, lambda p: p.kind.audience.value, None),
+    ]
+    if depth + 1 < ANCESTOR_LEVELS:  # the usual case: the tree's ancestors are columns
+        # The whole path, not only the root: rows are keyed (year, a0, a1, …), so this is one range of the key.
+        scope += [_T.c[ancestor_column(d)] == a for d, a in enumerate(root.ancestor_ids)]
+        return scope, _T.c[ancestor_column(depth + 1)]
+    rows = SimpleNamespace(path=_T.c.path, id=_T.c.org_id)
+    return [*scope, _T.c.path.like(root.path + "%")], _bucket(rows, root)
+
+
+def _count_meetings(root: Organisation, plans: list[KindPlan], year: int) -> tuple[dict, dict[int, int]]:
+    """Capped sums and organisations complete per (bucket, kind id); and per organisation that has met any ended
+    kind period, how many it has met. Two grouped reads of the subtree's tallies; organisations inactive or not
+    holding the kind drop out in the WHERE clause."""
+    scope, bucket = _tally_rows(root, plans, year)
+    bucket = bucket.label("bucket")
+    by_kind = lambda metric: _kind_case(plans, _T.c.kind_id, lambda p: _capped(metric, _slots(p.periods), p.tpp))  # noqa: E731
+    complete = _kind_case(
+        plans, _T.c.kind_id, lambda p: case((_met(p) == len(p.ended), 1), else_=0) if p.ended else literal(0)
     )
-    g = per_org_kind.c
-    # Per organisation and audience: meetings of kinds an organisation does not hold are dropped by the caller's
-    # join, and must neither count nor carry the organisation's line.
-    return select(
-        per_org_kind,
-        func.sum(g.met).over(partition_by=(g.org_id, g.audience)).label("org_met"),
-        func.row_number().over(partition_by=(g.org_id, g.audience), order_by=g.kind_id).label("rn"),
-    ).subquery("ranked")
-
-
-def _count_meetings(root: Organisation, plans: list[KindPlan]) -> tuple[dict, dict[int, int]]:
-    """Capped sums and organisations complete per (bucket, kind id); and per organisation with meetings, the
-    ended kind periods it has met. Organisations inactive or not holding the kind drop out here."""
-    o = Organisation
-    ranked = _per_org_kind(root, plans)
-    r = ranked.c
-    bucket = _bucket(o, root).label("bucket")
-    org_met = case((r.rn == 1, cast(r.org_id, String) + ":" + cast(r.org_met, String)), else_=None)
-    complete = case((r.met == _kind_case(plans, r.kind_id, lambda p: len(p.ended)), 1), else_=0)
+    flagged = _kind_case(plans, _T.c.kind_id, lambda p: _capped("flagged", _slots(p.periods), None))
     stmt = (
         select(
             bucket,
-            r.kind_id,
-            func.sum(r.held),
-            func.sum(r.reviewed),
-            func.sum(r.flagged),
+            _T.c.kind_id,
+            func.sum(by_kind("held")),
+            func.sum(by_kind("reviewed")),
+            func.sum(flagged),
             func.sum(complete),
-            func.count(org_met),
-            func.group_concat(org_met),
         )
-        .join(o, o.id == r.org_id)
-        .where(_subtree(o, root), _audience(o) == r.audience)
-        .group_by(bucket, r.kind_id)
+        .where(*scope)
+        .group_by(bucket, _T.c.kind_id)
     )
-    counted, met_by_org = {}, {}
-    for b, kind_id, n_held, n_reviewed, n_flagged, n_complete, n, pairs in db.session.execute(stmt):
-        counted[b, kind_id] = {"held": n_held, "reviewed": n_reviewed, "flagged": n_flagged, "complete": n_complete}
-        for pair in _ids(pairs, n):
-            org_id, n_met = pair.split(":")
-            met_by_org[int(org_id)] = int(n_met)
-    return {key: {c: int(v) for c, v in got.items()} for key, got in counted.items()}, met_by_org
+    counted = {
+        (int(b), kind_id): {"held": int(h), "reviewed": int(r), "flagged": int(f), "complete": int(c)}
+        for b, kind_id, h, r, f, c in db.session.execute(stmt)
+    }
+    if not any(p.ended for p in plans):
+        return counted, {}
+    met = func.sum(_kind_case(plans, _T.c.kind_id, _met))
+    per_org = select(_T.c.org_id, met.label("met")).where(*scope).group_by(_T.c.org_id).having(met > 0).subquery()
+    pair = cast(per_org.c.org_id, String) + ":" + cast(per_org.c.met, String)
+    n, pairs = db.session.execute(select(func.count(), func.group_concat(pair))).one()
+    met_by_org = {int(o): int(k) for o, k in (item.split(":") for item in _ids(pairs, n))}
+    return counted, met_by_org
 
 
 def _ended_for(plans: list[KindPlan], audience: str) -> int:
@@ -335,7 +332,7 @@ def _missing(plans: list[KindPlan], applicable: dict, met: dict[int, int]) -> di
 
 
 def _row(org: Organisation, bucket_id: int, is_self: bool, plans, applicable, counted, missing) -> dict:
-    bucket = str(bucket_id)
+    bucket = bucket_id
     kinds = {}
     for p in plans:
         orgs = len(applicable.get((bucket, p.kind.audience.value), ()))
@@ -354,17 +351,23 @@ def _row(org: Organisation, bucket_id: int, is_self: bool, plans, applicable, co
     return {"org": head, "self": is_self, "kinds": kinds, "total": total}
 
 
-def _behind_entries(org_ids: list[int], plans: list[KindPlan]) -> list[dict]:
-    """The organisations, in the given order, with their parent's name and the ended kind periods they miss."""
-    m, o, parent = Meeting, Organisation, aliased(Organisation)
-    names_stmt = select(o.id, o.name, o.kind, parent.name).outerjoin(parent, parent.id == o.parent_id)
-    names = {row[0]: row[1:] for row in db.session.execute(names_stmt.where(o.id.in_(org_ids)))}
-    held_stmt = (
-        select(m.org_id, m.kind_id, m.period, func.sum(case((m.status != MeetingStatus.PLANNED, 1), else_=0)))
-        .where(m.org_id.in_(org_ids), _wanted(plans, lambda p: p.ended))
-        .group_by(m.org_id, m.kind_id, m.period)
+def _behind_entries(org_ids: list[int], plans: list[KindPlan], year: int) -> list[dict]:
+    """The organisations, in the given order, with their parent's name and the ended kind periods they miss: one
+    statement over the organisations and their tallies."""
+    o, parent = Organisation, aliased(Organisation)
+    held = [_T.c[slot_column("held", i)] for i in range(1, SLOTS + 1)]
+    tallies = and_(_T.c.org_id == o.id, _T.c.year == year, _T.c.kind_id.in_([p.kind.id for p in plans]))
+    stmt = (
+        select(o.id, o.name, o.kind, parent.name, _T.c.kind_id, *held)
+        .outerjoin(parent, parent.id == o.parent_id)
+        .outerjoin(_T, tallies)
+        .where(o.id.in_(org_ids))
     )
-    held = {(org_id, kind_id, period): int(n) for org_id, kind_id, period, n in db.session.execute(held_stmt)}
+    names, counts = {}, {}
+    for org_id, name, kind, parent_name, kind_id, *per_slot in db.session.execute(stmt):
+        names[org_id] = (name, kind, parent_name)
+        if kind_id is not None:
+            counts[org_id, kind_id] = per_slot
     out = []
     for org_id in org_ids:
         name, kind, parent_name = names[org_id]
@@ -374,7 +377,7 @@ def _behind_entries(org_ids: list[int], plans: list[KindPlan]) -> list[dict]:
             for p in plans
             if p.kind.audience == audience
             for label in p.ended
-            if (n := held.get((org_id, p.kind.id, label), 0)) < p.tpp
+            if (n := counts.get((org_id, p.kind.id), [0] * SLOTS)[slot_of(label)[1] - 1]) < p.tpp
         ]
         out.append({"org": {"id": org_id, "name": name, "parent_name": parent_name}, "missing": gaps})
     return out

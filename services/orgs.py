@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import case, func, literal, select, update
 
 from models import AccountStatus, CoordSys, Member, Organisation, OrgKind, OrgLevel, Role, db
-from services import audit
+from services import audit, meeting_tallies
 from services.authz import (
     Action,
     Actor,
@@ -185,6 +185,7 @@ def move_org(actor: Actor, org: Organisation, new_parent_id: int) -> Organisatio
         .execution_options(synchronize_session=False)
     )
     db.session.expire_all()
+    meeting_tallies.sync_subtree(new_path)  # the statistics' copies of the subtree's paths
     audit.record(
         actor, "org.move", "organisation", org.id, {"from_parent_id": old_parent_id, "to_parent_id": new_parent.id}
     )

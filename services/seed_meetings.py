@@ -35,7 +35,7 @@ from models import (
     db,
 )
 from models.base import utcnow
-from services import demo_images
+from services import demo_images, meeting_tallies
 from services.authz import Actor
 from services.coords import to_gcj02, to_wgs84
 from services.evidence import Capture
@@ -103,6 +103,7 @@ def seed_meetings(demo_villages: tuple[int, int], full_attendance: bool) -> dict
     wanted = None if full_attendance else set(demo_villages)
     attendees = _attendance_rows([m for m in meetings if wanted is None or m["org_id"] in wanted], rng)
     _insert_all(MeetingAttendee, attendees)
+    meeting_tallies.rebuild()  # the bulk insert bypassed the flushes that keep the statistics' tallies
     db.session.commit()
     photos = _demo_photos(demo_villages, now)
     db.session.commit()

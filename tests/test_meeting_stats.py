@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import event, func, insert, select
 
 from models import Meeting, MeetingKind, MeetingStatus, Organisation, OrgKind, OrgLevel, db
-from services import meeting_stats
+from services import meeting_stats, meeting_tallies
 from services.authz import SYSTEM, Actor
 from services.errors import Invalid, NotFound
 from services.meetings import period_of
@@ -51,6 +51,7 @@ def add_meetings(app, world, specs) -> None:
         )
     if rows:
         db.session.execute(insert(Meeting), rows)
+    meeting_tallies.rebuild()  # as the seeder does after a bulk insert
     db.session.commit()
 
 
