@@ -20,6 +20,14 @@ def register_blueprints(app) -> None:
 
     for bp in (auth_bp, me_bp, home_bp, orgs_bp, members_bp, meetings_bp, files_bp, audit_bp, stats_bp):
         app.register_blueprint(bp)
+    # Later features after the core: their home-page entries follow the core's.
+    from blueprints.duty import bp as duty_bp
+    from blueprints.geofences import bp as geofences_bp
+    from blueprints.learning import register_learning
+
+    for bp in (geofences_bp, duty_bp):
+        app.register_blueprint(bp)
+    register_learning(app)
     if not app.config["SETTINGS"].is_production:
         from blueprints.demo import bp as demo_bp
 

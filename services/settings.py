@@ -117,6 +117,33 @@ class Settings:
     photo_late_upload_minutes: int = 120
     # A position reported with an accuracy worse than this (metres) cannot prove presence: "uncertain".
     position_max_accuracy_m: float = 100.0
+    # Duty check-in (services/duty_checkins.py). A fix worse than this many metres cannot prove presence: uncertain.
+    duty_max_accuracy_m: float = 100.0
+    # A check-in arriving more than this many minutes after its position was read is flagged late_upload.
+    duty_late_upload_minutes: int = 30
+    # Refused (422 read_at): a reading time more than this many days old, which no offline queue keeps.
+    duty_max_backdate_days: int = 31
+    # A check-in later than the shift's start plus this is late; a check-out earlier than its end minus this is early.
+    duty_late_grace_minutes: int = 10
+    duty_early_grace_minutes: int = 10
+    # A check-in more than this many minutes before the shift's start is early (too early to count for it).
+    duty_early_checkin_minutes: int = 120
+    # Travel faster than this (km/h) between consecutive check-ins of a cadre is flagged impossible_speed.
+    duty_max_speed_kmh: float = 200.0
+    # Positions on different days closer than this (metres) are identical: flagged repeated_position.
+    duty_repeat_position_m: float = 1.0
+    # This many consecutive check-ins with exactly the same accuracy value are flagged constant_accuracy.
+    duty_constant_accuracy_count: int = 5
+    # Minutes a cadre has to answer a department's request for an instant photo check-in (default when not given).
+    duty_photo_check_minutes: int = 30
+    # Learning: a lesson is complete once this share of its duration is credited.
+    learning_complete_share: float = 0.9
+    # Learning heartbeats: one arriving sooner than this after the last accepted one earns nothing (a burst); at most
+    # this many seconds are credited for one (a longer silence, e.g. a sleeping phone, is not study time).
+    learning_beat_min_gap_s: int = 10
+    learning_beat_max_gap_s: int = 90
+    # With Redis, credited study time waits this many seconds in Redis before a job writes it to the database.
+    learning_flush_seconds: int = 30
     extra: dict = field(default_factory=dict)
 
     @property
@@ -175,6 +202,20 @@ def load_settings(instance_path: str, overrides: dict | None = None) -> Settings
         meeting_window_minutes=_int("MEETING_WINDOW_MINUTES", 30),
         photo_late_upload_minutes=_int("PHOTO_LATE_UPLOAD_MINUTES", 120),
         position_max_accuracy_m=_float("POSITION_MAX_ACCURACY_M", 100.0),
+        duty_max_accuracy_m=_float("DUTY_MAX_ACCURACY_M", 100.0),
+        duty_late_upload_minutes=_int("DUTY_LATE_UPLOAD_MINUTES", 30),
+        duty_max_backdate_days=_int("DUTY_MAX_BACKDATE_DAYS", 31),
+        duty_late_grace_minutes=_int("DUTY_LATE_GRACE_MINUTES", 10),
+        duty_early_grace_minutes=_int("DUTY_EARLY_GRACE_MINUTES", 10),
+        duty_early_checkin_minutes=_int("DUTY_EARLY_CHECKIN_MINUTES", 120),
+        duty_max_speed_kmh=_float("DUTY_MAX_SPEED_KMH", 200.0),
+        duty_repeat_position_m=_float("DUTY_REPEAT_POSITION_M", 1.0),
+        duty_constant_accuracy_count=_int("DUTY_CONSTANT_ACCURACY_COUNT", 5),
+        duty_photo_check_minutes=_int("DUTY_PHOTO_CHECK_MINUTES", 30),
+        learning_complete_share=_float("LEARNING_COMPLETE_SHARE", 0.9),
+        learning_beat_min_gap_s=_int("LEARNING_BEAT_MIN_GAP_S", 10),
+        learning_beat_max_gap_s=_int("LEARNING_BEAT_MAX_GAP_S", 90),
+        learning_flush_seconds=_int("LEARNING_FLUSH_SECONDS", 30),
     )
     for key, value in (overrides or {}).items():
         if hasattr(s, key):
@@ -206,6 +247,10 @@ def _complete(s: Settings, instance_path: str) -> Settings:
         raise ConfigError(f"STORAGE must be local or qiniu, got {s.storage!r}")
     _complete_qiniu(s)
     _complete_wechat(s)
+    if not 0 < s.learning_complete_share <= 1:
+        raise ConfigError("LEARNING_COMPLETE_SHARE must be a share between 0 (excluded) and 1")
+    if not 0 < s.learning_beat_min_gap_s < s.learning_beat_max_gap_s:
+        raise ConfigError("LEARNING_BEAT_MIN_GAP_S must be positive and below LEARNING_BEAT_MAX_GAP_S")
     try:
         s.zone  # noqa: B018 - validates TZ
     except Exception as exc:  # ZoneInfoNotFoundError and ValueError

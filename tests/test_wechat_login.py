@@ -201,7 +201,7 @@ def test_home_by_role(client, world, login_as):
     assert sec["entries"][0]["page"] == f"/pages/members/members?org_id={world.v1.id}"
     assert [d["key"] for d in sec["due"]] == ["set_venue", "bind_wechat"]  # warnings before information
     town = home(world.town_a1_admin)
-    assert [e["title"] for e in town["entries"]] == ["下级组织", "党员查询", "会议审核", "组织生活统计"]
+    assert [e["title"] for e in town["entries"]] == ["下级组织", "党员查询", "会议审核", "组织生活统计", "在岗看板"]
     assert town["entries"][2]["page"].endswith(f"org_id={world.town_a1.id}&descendants=1&status=submitted")
     assert town["scope_org"] == {"id": world.town_a1.id, "name": "甲一镇党委"}
     assert f"org_id={world.town_a1.id}&descendants=1" in town["entries"][1]["page"]
