@@ -54,8 +54,12 @@ def _assignments(root: Organisation, day: date):
     return db.session.execute(stmt).all()
 
 
-def _checkin_counts(root: Organisation, day: date) -> dict[tuple[int, int], dict]:
-    """Per (member, org): check-ins, those inside, on time (or early), late, outside, flagged, on `day`."""
+COUNT_KEYS = ("checkins", "inside", "on_time", "late", "outside", "flagged")
+
+
+def checkin_counts(root: Organisation, first: date, last: date) -> dict[tuple[int, int, date], dict]:
+    """Per (member, org, duty date) from `first` to `last`: check-ins, those inside, on time (or early), late,
+    outside, flagged. One grouped statement over the subtree (the board reads a day, the month report a month)."""
     c = DutyCheckin
     is_checkin = c.kind == CheckinKind.CHECKIN
 
@@ -66,6 +70,7 @@ def _checkin_counts(root: Organisation, day: date) -> dict[tuple[int, int], dict
         select(
             c.member_id,
             c.org_id,
+            c.duty_date,
             count_if(is_checkin),
             count_if(is_checkin, c.result == CheckinResult.INSIDE),
             count_if(is_checkin, c.timing.in_((CheckinTiming.ON_TIME, CheckinTiming.EARLY))),
@@ -74,11 +79,11 @@ def _checkin_counts(root: Organisation, day: date) -> dict[tuple[int, int], dict
             count_if(c.flagged.is_(True)),
         )
         .join(Organisation, c.org_id == Organisation.id)
-        .where(subtree_clause(root), c.duty_date == day)
-        .group_by(c.member_id, c.org_id)
+        .where(subtree_clause(root), c.duty_date.between(first, last))
+        .group_by(c.member_id, c.org_id, c.duty_date)
     )
-    keys = ("checkins", "inside", "on_time", "late", "outside", "flagged")
-    return {(m, o): dict(zip(keys, (int(v or 0) for v in rest))) for m, o, *rest in db.session.execute(stmt)}
+    rows = db.session.execute(stmt)
+    return {(m, o, d): dict(zip(COUNT_KEYS, (int(v or 0) for v in rest), strict=True)) for m, o, d, *rest in rows}
 
 
 def day_status(rostered: bool, on_leave: bool, n: dict) -> dict:
@@ -102,7 +107,7 @@ def board(actor: Actor, org_id: int, day: date) -> dict:
     if not covers(actor, root):
         raise NotFound("组织不存在")
     empty = {"checkins": 0, "inside": 0, "on_time": 0, "late": 0, "outside": 0, "flagged": 0}
-    counts = _checkin_counts(root, day)
+    counts = {(m, o): n for (m, o, _day), n in checkin_counts(root, day, day).items()}
     cadres, orgs, seen = [], {}, set()
     for _aid, member_id, member_name, oid, org_name, has_shift, on_leave in _assignments(root, day):
         if (member_id, oid) in seen:

@@ -15,14 +15,10 @@ from collections import defaultdict
 from datetime import date, timedelta
 
 from openpyxl import Workbook
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import or_, select
 
 from models import (
-    CheckinKind,
-    CheckinResult,
-    CheckinTiming,
     DutyAssignment,
-    DutyCheckin,
     DutyException,
     DutyRoster,
     Member,
@@ -31,7 +27,7 @@ from models import (
 )
 from services import audit
 from services.authz import Actor, covers, get_org_for, subtree_clause
-from services.duty_board import day_status
+from services.duty_board import COUNT_KEYS, checkin_counts, day_status
 from services.duty_roster import local_today
 from services.errors import Invalid, NotFound
 from services.exports import safe_cell
@@ -39,7 +35,7 @@ from services.exports import safe_cell
 DAY_COUNTS = ("rostered", "present", "late", "absent", "unconfirmed", "on_leave", "outside", "flagged")
 HEADERS = ("姓名", "派驻村", "身份", "应值班天数", "在岗天数", "迟到天数", "缺勤天数", "未确认天数", "请假出差天数")
 HEADERS += ("范围外签到天数", "异常标记天数")
-_EMPTY = {"checkins": 0, "inside": 0, "on_time": 0, "late": 0, "outside": 0, "flagged": 0}
+_EMPTY = dict.fromkeys(COUNT_KEYS, 0)
 
 
 def month_span(month: str) -> tuple[date, date]:
@@ -77,33 +73,6 @@ def _assignments(root: Organisation, first: date, last: date):
     return rows, weekdays, leaves
 
 
-def _checkins(root: Organisation, first: date, last: date) -> dict:
-    c = DutyCheckin
-    is_checkin = c.kind == CheckinKind.CHECKIN
-
-    def count_if(*conditions):
-        return func.sum(case((and_(*conditions), 1), else_=0))
-
-    stmt = (
-        select(
-            c.member_id,
-            c.org_id,
-            c.duty_date,
-            count_if(is_checkin),
-            count_if(is_checkin, c.result == CheckinResult.INSIDE),
-            count_if(is_checkin, c.timing.in_((CheckinTiming.ON_TIME, CheckinTiming.EARLY))),
-            count_if(is_checkin, c.timing == CheckinTiming.LATE),
-            count_if(c.result == CheckinResult.OUTSIDE),
-            count_if(c.flagged.is_(True)),
-        )
-        .join(Organisation, c.org_id == Organisation.id)
-        .where(subtree_clause(root), c.duty_date.between(first, last))
-        .group_by(c.member_id, c.org_id, c.duty_date)
-    )
-    keys = tuple(_EMPTY)
-    return {(m, o, d): dict(zip(keys, (int(v or 0) for v in rest))) for m, o, d, *rest in db.session.execute(stmt)}
-
-
 def month_report(actor: Actor, org_id: int, month: str) -> dict:
     """Per cadre and village of `org_id`'s subtree, the month's day counts. NotFound unless the actor administers
     the organisation. Read-only."""
@@ -113,7 +82,7 @@ def month_report(actor: Actor, org_id: int, month: str) -> dict:
     first, last = month_span(month)
     last_counted = min(last, local_today())
     rows, weekdays, leaves = _assignments(root, first, last)
-    counts = _checkins(root, first, last)
+    counts = checkin_counts(root, first, last)
     by_key: dict[tuple[int, int], dict] = {}
     judged: set[tuple[int, int, date]] = set()  # two assignments to one village on one day count once
     for assignment, member_name, org_name in rows:
