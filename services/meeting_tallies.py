@@ -132,11 +132,14 @@ def _after_flush(session: Session, _flush_context) -> None:
     for obj in session.deleted:
         if isinstance(obj, Meeting):
             _add(deltas, {f: _before(inspect(obj), f) for f in _MEETING_FIELDS}, -1)
+    changes = {key: {c: n for c, n in row.items() if n} for key, row in deltas.items()}
+    changes = {key: row for key, row in changes.items() if row}
+    if not (moved_orgs or changes):
+        return  # most flushes touch neither meetings nor organisations' places
     conn = session.connection()
     if moved_orgs:
         _sync(conn, [(o.id, org_copies(o.path, o.active, o.kind, o.level)) for o in moved_orgs])
-    changes = {key: {c: n for c, n in row.items() if n} for key, row in deltas.items()}
-    _apply(conn, {key: row for key, row in changes.items() if row})
+    _apply(conn, changes)
 
 
 def _apply(conn, changes: dict[tuple, dict[str, int]]) -> None:
