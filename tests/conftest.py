@@ -19,9 +19,9 @@ from sqlalchemy import create_engine, text
 from models import db
 
 MYSQL_URL = os.environ.get("TEST_MYSQL_URL")  # server URL without database, e.g. mysql+pymysql://root@127.0.0.1
-REDIS_URL = os.environ.get("TEST_REDIS_URL")  # e.g. redis://127.0.0.1:6379 (the suite uses db 9 only)
+REDIS_URL = os.environ.get("TEST_REDIS_URL")  # e.g. redis://127.0.0.1:6379 (the suite uses one db: 9, or TEST_REDIS_DB)
 IN_CI = os.environ.get("CI") == "true"
-REDIS_TEST_DB = 9
+REDIS_TEST_DB = int(os.environ.get("TEST_REDIS_DB", "9"))  # parallel local runs pick another
 
 BACKENDS = ["sqlite"] + (["mysql"] if MYSQL_URL else [])
 # Tables whose rows the migrations write (reference data): restored, not left empty, between tests.

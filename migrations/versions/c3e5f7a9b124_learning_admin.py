@@ -1,0 +1,24 @@
+"""learning administration: campaign and statistics support
+
+Revision ID: c3e5f7a9b124
+Revises: b2d4e6f8a013
+Create Date: 2026-12-04 16:00:00.000000
+"""
+
+from alembic import op  # noqa: F401
+import sqlalchemy as sa  # noqa: F401
+import models.base  # noqa: F401  (the project's column types, e.g. UTCDateTime)
+
+# revision identifiers, used by Alembic.
+revision = "c3e5f7a9b124"
+down_revision = "b2d4e6f8a013"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
