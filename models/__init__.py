@@ -51,6 +51,8 @@ from models.meeting import (
     MeetingAttendee,
     MeetingKind,
     MeetingStatus,
+    MeetingOrgYear,
+    MeetingRollup,
     MeetingTally,
 )
 from models.member import AccountStatus, Gender, Member, PartyStatus, Role
@@ -96,6 +98,8 @@ __all__ = [
     "MeetingAttendee",
     "MeetingKind",
     "MeetingStatus",
+    "MeetingOrgYear",
+    "MeetingRollup",
     "MeetingTally",
     "Member",
     "MemberExport",

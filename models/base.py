@@ -70,6 +70,11 @@ def _sqlite_pragmas(dbapi_connection, _record):
         cur.execute("PRAGMA busy_timeout=10000")
         cur.close()
         dbapi_connection.create_function("hamming64", 2, _hamming64, deterministic=True)
+        dbapi_connection.create_function("bit_count", 1, _bit_count, deterministic=True)  # MariaDB's BIT_COUNT
+
+
+def _bit_count(a):
+    return None if a is None else (a & 0xFFFFFFFFFFFFFFFF).bit_count()
 
 
 def _hamming64(a, b):

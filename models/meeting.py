@@ -166,12 +166,112 @@ def ancestor_column(depth: int) -> str:
     return f"a{depth}"
 
 
+# What a statistics request reads from a tally row, stored at write time: for each requested unit (a month, a
+# quarter, the year), the capped held and reviewed counts and the flagged count summed over the kind periods that
+# count for it (services.meeting_tallies.derived_values).
+UNITS = (*(f"m{m:02d}" for m in range(1, 13)), *(f"q{q}" for q in range(1, 5)), "y")
+
+
+def unit_column(metric: str, unit: str) -> str:
+    return f"{metric}_{unit}"
+
+
+def unit_months(unit: str) -> range:
+    if unit == "y":
+        return range(1, 13)
+    if unit[0] == "q":
+        return range(3 * int(unit[1]) - 2, 3 * int(unit[1]) + 1)
+    return range(int(unit[1:]), int(unit[1:]) + 1)
+
+
+_MONTHS_PER_PERIOD = {"month": 1, "quarter": 3, "year": 12}
+
+
+def unit_slots(cadence: str, unit: str) -> list[int]:
+    """The kind periods (slots) of a cadence that count for a requested unit ("m07", "q3", "y"): those inside it,
+    or the one containing it (services.meeting_stats.kind_periods says the same with labels)."""
+    size = _MONTHS_PER_PERIOD[cadence]
+    return sorted({(m - 1) // size + 1 for m in unit_months(unit)})
+
+
+def last_month(cadence: str, slot: int) -> int:
+    """The last month of a kind period: a period has ended once that month has."""
+    return slot * _MONTHS_PER_PERIOD[cadence]
+
+
+# Which of a unit's kind periods have ended depends only on how many months of the year have ended; the values
+# that change the answer for some cadence are the last months of the kind periods counting for the unit.
+THRESHOLDS = {
+    unit: tuple(sorted({last_month(c, s) for c in _MONTHS_PER_PERIOD for s in unit_slots(c, unit)})) for unit in UNITS
+}
+
+
+def threshold_column(prefix: str, unit: str, threshold: int) -> str:
+    return f"{prefix}_{unit}_{threshold:02d}"
+
+
+def ended_mask(cadence: str, unit: str, threshold: int) -> int:
+    """Bits (slot s → bit s-1) of the cadence's kind periods counting for the unit that have ended once
+    `threshold` months of the year have."""
+    return sum(1 << (s - 1) for s in unit_slots(cadence, unit) if last_month(cadence, s) <= threshold)
+
+
+THRESHOLD_KEYS = tuple((unit, t) for unit in UNITS for t in THRESHOLDS[unit])
+
+
+class MeetingRollup(db.Model):
+    """The counted tallies summed per ancestor: for each organisation A on a counted tally row's path (the row's
+    organisation included), one row per (year, A, the child of A the organisation lies under or 0 for A itself,
+    kind) holding the sums of the rows' unit columns and `done_<unit>_<T>`, how many organisations have met every
+    kind period counting for the unit that has ended once T months of the year have. A statistics request for A
+    reads its few rows instead of grouping the subtree's tallies (services.meeting_rollups keeps them)."""
+
+    __table__ = db.Table(
+        "meeting_rollups",
+        db.metadata,
+        db.Column("year", Integer, primary_key=True, autoincrement=False),
+        db.Column("ancestor_id", Integer, primary_key=True, autoincrement=False),
+        db.Column("bucket_id", Integer, primary_key=True, autoincrement=False),
+        db.Column("kind_id", Integer, primary_key=True, autoincrement=False),
+        *(
+            db.Column(unit_column(metric, unit), Integer, nullable=False, default=0, server_default="0")
+            for metric in SLOT_METRICS
+            for unit in UNITS
+        ),
+        *(
+            db.Column(threshold_column("done", unit, t), Integer, nullable=False, default=0, server_default="0")
+            for unit, t in THRESHOLD_KEYS
+        ),
+    )
+
+
+class MeetingOrgYear(db.Model):
+    """Per organisation and year, over its counted tallies of active kinds: `met_<unit>_<T>`, how many kind
+    periods counting for the unit and ended once T months of the year have it has met. Who is behind, and by how
+    much, is then one column per organisation (services.meeting_rollups keeps them)."""
+
+    __table__ = db.Table(
+        "meeting_org_years",
+        db.metadata,
+        db.Column("year", Integer, primary_key=True, autoincrement=False),
+        db.Column("org_id", Integer, primary_key=True, autoincrement=False),
+        *(db.Column(ancestor_column(d), Integer, nullable=False) for d in range(ANCESTOR_LEVELS)),
+        db.Column("path", String(255), nullable=False),
+        *(
+            db.Column(threshold_column("met", unit, t), Integer, nullable=False, default=0, server_default="0")
+            for unit, t in THRESHOLD_KEYS
+        ),
+        db.Index("ix_meeting_org_years_subtree", "year", *(ancestor_column(d) for d in range(ANCESTOR_LEVELS))),
+    )
+
+
 class MeetingTally(db.Model):
     """One organisation's meetings of one kind in one year, counted per kind period (slot): held (any status but
     planned), reviewed and flagged (held and flagged), uncapped. Denormalised for speed: the organisation's path,
     its ancestors by depth (a0 the top, then each level down to the organisation itself; 0 below it), whether it is
     active and which kinds it holds (`audience`), so that statistics group a subtree's rows by child without a
-    join. Rows are keyed by the ancestors first: a subtree is one contiguous range of the table."""
+    join. Rows are keyed by the ancestors first: a subtree is one contiguous range of the table. Beside the
+    counters, each row stores what a statistics request reads (unit columns and `met_mask`)."""
 
     __table__ = db.Table(
         "meeting_tallies",
@@ -191,5 +291,12 @@ class MeetingTally(db.Model):
             for metric in SLOT_METRICS
             for slot in range(1, SLOTS + 1)
         ),
+        *(
+            db.Column(unit_column(metric, unit), Integer, nullable=False, default=0, server_default="0")
+            for metric in SLOT_METRICS
+            for unit in UNITS
+        ),
+        # Bit s-1 set when kind period s has at least `times_per_period` held meetings.
+        db.Column("met_mask", Integer, nullable=False, default=0, server_default="0"),
         UniqueConstraint("org_id", "kind_id", "year"),
     )

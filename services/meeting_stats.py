@@ -25,13 +25,14 @@ Rules (decided with the issue, 4 item 6):
 - Departments (and the super admin) see the organisations they cover; for anyone else, or an organisation out of
   scope, the statistics do not exist (NotFound).
 
-Speed: the counts read the tallies (services.meeting_tallies: one row per organisation, kind and year, a counter
-per kind period, the organisation's ancestors as columns), never the meetings. Three statements over the subtree,
-whatever its size: the subtree's active organisations by bucket (which child of the root they lie under) and
-audience, with their ids; the tallies grouped by bucket and kind (capped held and reviewed, flagged, organisations
-complete), one range of the tallies' key; and per organisation, how many ended kind periods it has met, so that who
-is behind, and by how much, is worked out from these results. One more statement fetches the names and missing
-periods of the first `BEHIND_LIMIT` organisations behind. bench/meeting_stats.py times it at city scale.
+Speed: the counts never read the meetings, nor group the subtree's tallies. They read what the writes keep
+(services.meeting_tallies and services.meeting_rollups): the root's sums per child and kind for the requested
+unit (month, quarter or year), with how many organisations have met every ended kind period; the root's own
+tally rows; and, per organisation of the subtree, how many ended kind periods it has met (one column of the
+organisation-years). With the subtree's active organisations by bucket and audience (one covering-index range of
+the organisations), who is behind, and by how much, is worked out from these results. One more statement fetches
+the names and missing periods of the first `BEHIND_LIMIT` organisations behind. bench/meeting_stats.py times it
+at city scale.
 """
 
 from __future__ import annotations
@@ -39,15 +40,34 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from types import SimpleNamespace
 
 from flask import current_app
 from sqlalchemy import Integer, String, and_, case, cast, func, literal, select
 from sqlalchemy.orm import aliased
 
-from models import Cadence, KindAudience, MeetingKind, MeetingTally, Organisation, OrgKind, Role, db
+from models import (
+    Cadence,
+    KindAudience,
+    MeetingKind,
+    MeetingOrgYear,
+    MeetingRollup,
+    MeetingTally,
+    Organisation,
+    OrgKind,
+    Role,
+    db,
+)
 from models.base import utcnow
-from models.meeting import ANCESTOR_LEVELS, SLOTS, ancestor_column, slot_column
+from models.meeting import (
+    ANCESTOR_LEVELS,
+    SLOTS,
+    THRESHOLDS,
+    ancestor_column,
+    ended_mask,
+    slot_column,
+    threshold_column,
+    unit_column,
+)
 from services.authz import Actor, covers
 from services.errors import Invalid, NotFound
 from services.meeting_tallies import slot_of
@@ -140,7 +160,7 @@ def meeting_stats(actor: Actor, org_id: int | None = None, period: str | None = 
         .order_by(Organisation.code)
     ).all()
     applicable = _applicable_orgs(root)
-    counted, met = _count_meetings(root, plans, request.year) if plans else ({}, {})
+    counted, met = _count_meetings(root, plans, request, now) if plans else ({}, {})
     missing = _missing(plans, applicable, met)
     rows = [_row(root, 0, True, plans, applicable, counted, missing)]
     rows += [_row(child, child.id, False, plans, applicable, counted, missing) for child in children]
@@ -215,10 +235,6 @@ def _audience(org_table):
     )
 
 
-def _kind_case(plans: list[KindPlan], column, value_of, default=0):
-    return case({p.kind.id: value_of(p) for p in plans}, value=column, else_=default)
-
-
 def _ids(text: str | None, expected: int) -> list[str]:
     """A GROUP_CONCAT list, checked: MariaDB cuts it at group_concat_max_len (1 MiB, ~100k ids) with a warning."""
     items = text.split(",") if text else []
@@ -243,76 +259,62 @@ def _applicable_orgs(root: Organisation) -> dict[tuple[int, str], list[int]]:
 _T = MeetingTally.__table__
 
 
-def _slots(labels: list[str]) -> list[int]:
-    return [slot_of(label)[1] for label in labels]
+def _unit(request: Period) -> str:
+    """The stored columns' unit of a request: "m07", "q3" or "y"."""
+    if len(request.months) == 1:
+        return f"m{request.months[0]:02d}"
+    return f"q{(request.months[0] - 1) // 3 + 1}" if len(request.months) == 3 else "y"
 
 
-def _capped(metric: str, slots: list[int], cap: int | None):
-    """The sum over the slots of the metric's counter, each capped unless `cap` is None (one organisation's extra
-    meetings in a kind period never hide another's missing one)."""
-    columns = [_T.c[slot_column(metric, i)] for i in slots]
-    terms = columns if cap is None else [case((c > cap, cap), else_=c) for c in columns]
-    return sum(terms[1:], terms[0])
+def _threshold(request: Period, now: datetime) -> int | None:
+    """The stored columns' threshold as of `now`: the largest of the unit's thresholds not above the months of
+    the year ended by then (a kind period has ended once its last month has); None when no kind period counting
+    for the request has ended."""
+    local = now.astimezone(_zone())
+    months = 12 if local.year > request.year else 0 if local.year < request.year else local.month - 1
+    passed = [t for t in THRESHOLDS[_unit(request)] if t <= months]
+    return passed[-1] if passed else None
 
 
-def _met(p: KindPlan):
-    """How many of the kind's ended periods the row's organisation has met."""
-    terms = [case((_T.c[slot_column("held", i)] >= p.tpp, 1), else_=0) for i in _slots(p.ended)]
-    return sum(terms[1:], terms[0]) if terms else literal(0)
+_R, _O = MeetingRollup.__table__, MeetingOrgYear.__table__
 
 
-def _tally_rows(root: Organisation, plans: list[KindPlan], year: int):
-    """The WHERE clause of the subtree's counted rows and the bucket of each (0 for the root's own)."""
-    depth = root.depth
-    scope = [
-        _T.c.year == year,
-        _T.c.active.is_(True),
-        _T.c.kind_id.in_([p.kind.id for p in plans]),
-        _T.c.audience == _kind_case(plans, _T.c.kind_id, lambda p: p.kind.audience.value, None),
-    ]
-    if depth + 1 < ANCESTOR_LEVELS:  # the usual case: the tree's ancestors are columns
-        # The whole path, not only the root: rows are keyed (year, a0, a1, …), so this is one range of the key.
-        scope += [_T.c[ancestor_column(d)] == a for d, a in enumerate(root.ancestor_ids)]
-        return scope, _T.c[ancestor_column(depth + 1)]
-    rows = SimpleNamespace(path=_T.c.path, id=_T.c.org_id)
-    return [*scope, _T.c.path.like(root.path + "%")], _bucket(rows, root)
-
-
-def _count_meetings(root: Organisation, plans: list[KindPlan], year: int) -> tuple[dict, dict[int, int]]:
-    """Capped sums and organisations complete per (bucket, kind id); and per organisation that has met any ended
-    kind period, how many it has met. Two grouped reads of the subtree's tallies; organisations inactive or not
-    holding the kind drop out in the WHERE clause."""
-    scope, bucket = _tally_rows(root, plans, year)
-    bucket = bucket.label("bucket")
-    by_kind = lambda metric: _kind_case(plans, _T.c.kind_id, lambda p: _capped(metric, _slots(p.periods), p.tpp))  # noqa: E731
-    complete = _kind_case(
-        plans, _T.c.kind_id, lambda p: case((_met(p) == len(p.ended), 1), else_=0) if p.ended else literal(0)
-    )
-    flagged = _kind_case(plans, _T.c.kind_id, lambda p: _capped("flagged", _slots(p.periods), None))
-    stmt = (
-        select(
-            bucket,
-            _T.c.kind_id,
-            func.sum(by_kind("held")),
-            func.sum(by_kind("reviewed")),
-            func.sum(flagged),
-            func.sum(complete),
-        )
-        .where(*scope)
-        .group_by(bucket, _T.c.kind_id)
+def _count_meetings(root: Organisation, plans: list[KindPlan], request: Period, now: datetime):
+    """Per (bucket, kind id) the capped held and reviewed counts, the flagged count and how many organisations
+    have met every ended kind period; and per organisation that has met any ended kind period, how many. Three
+    small reads: the root's sums per child (services.meeting_rollups), its own tallies, and one column of its
+    subtree's organisation-years."""
+    unit, threshold = _unit(request), _threshold(request, now)
+    columns = [unit_column(metric, unit) for metric in ("held", "reviewed", "flagged")]
+    by_id = {p.kind.id: p for p in plans}
+    done = _R.c[threshold_column("done", unit, threshold)] if threshold else literal(0)
+    sums = select(_R.c.bucket_id, _R.c.kind_id, *(_R.c[c] for c in columns), done).where(
+        _R.c.year == request.year, _R.c.ancestor_id == root.id, _R.c.kind_id.in_(by_id)
     )
     counted = {
-        (int(b), kind_id): {"held": int(h), "reviewed": int(r), "flagged": int(f), "complete": int(c)}
-        for b, kind_id, h, r, f, c in db.session.execute(stmt)
+        (bucket, kind_id): {"held": h, "reviewed": r, "flagged": f, "complete": n}
+        for bucket, kind_id, h, r, f, n in db.session.execute(sums)
     }
-    if not any(p.ended for p in plans):
+    own = select(_T.c.kind_id, _T.c.audience, *(_T.c[c] for c in columns), _T.c.met_mask).where(
+        _T.c.org_id == root.id, _T.c.year == request.year, _T.c.kind_id.in_(by_id), _T.c.active.is_(True)
+    )
+    for kind_id, audience, h, r, f, mask in db.session.execute(own):
+        p = by_id[kind_id]
+        if audience == p.kind.audience.value:
+            em = ended_mask(p.kind.cadence.value, unit, threshold) if threshold else 0
+            complete = int(bool(em) and mask & em == em)
+            counted[(0, kind_id)] = {"held": h, "reviewed": r, "flagged": f, "complete": complete}
+    if threshold is None:
         return counted, {}
-    met = func.sum(_kind_case(plans, _T.c.kind_id, _met))
-    per_org = select(_T.c.org_id, met.label("met")).where(*scope).group_by(_T.c.org_id).having(met > 0).subquery()
-    pair = cast(per_org.c.org_id, String) + ":" + cast(per_org.c.met, String)
-    n, pairs = db.session.execute(select(func.count(), func.group_concat(pair))).one()
-    met_by_org = {int(o): int(k) for o, k in (item.split(":") for item in _ids(pairs, n))}
-    return counted, met_by_org
+    met = _O.c[threshold_column("met", unit, threshold)]
+    if root.depth < ANCESTOR_LEVELS:  # a subtree is a range of the organisation-years' subtree index
+        scope = [_O.c[ancestor_column(d)] == a for d, a in enumerate(root.ancestor_ids)]
+    else:
+        scope = [_O.c.path.like(root.path + "%")]
+    pair = cast(_O.c.org_id, String) + ":" + cast(met, String)
+    stmt = select(func.count(), func.group_concat(pair)).where(_O.c.year == request.year, *scope, met > 0)
+    n, pairs = db.session.execute(stmt).one()
+    return counted, {int(o): int(k) for o, k in (item.split(":") for item in _ids(pairs, n))}
 
 
 def _ended_for(plans: list[KindPlan], audience: str) -> int:
@@ -355,8 +357,9 @@ def _behind_entries(org_ids: list[int], plans: list[KindPlan], year: int) -> lis
     """The organisations, in the given order, with their parent's name and the ended kind periods they miss: one
     statement over the organisations and their tallies."""
     o, parent = Organisation, aliased(Organisation)
+    ended = [p for p in plans if p.ended]
     held = [_T.c[slot_column("held", i)] for i in range(1, SLOTS + 1)]
-    tallies = and_(_T.c.org_id == o.id, _T.c.year == year, _T.c.kind_id.in_([p.kind.id for p in plans]))
+    tallies = and_(_T.c.org_id == o.id, _T.c.year == year, _T.c.kind_id.in_([p.kind.id for p in ended]))
     stmt = (
         select(o.id, o.name, o.kind, parent.name, _T.c.kind_id, *held)
         .outerjoin(parent, parent.id == o.parent_id)
@@ -368,16 +371,25 @@ def _behind_entries(org_ids: list[int], plans: list[KindPlan], year: int) -> lis
         names[org_id] = (name, kind, parent_name)
         if kind_id is not None:
             counts[org_id, kind_id] = per_slot
+    # What each audience must have held, worked out once: (kind id, code, name, required, period, slot index).
+    due = {
+        audience: [
+            (p.kind.id, p.kind.code, p.kind.name, p.tpp, label, slot_of(label)[1] - 1)
+            for p in ended
+            if p.kind.audience == audience
+            for label in p.ended
+        ]
+        for audience in KindAudience
+    }
+    none = [0] * SLOTS
     out = []
     for org_id in org_ids:
         name, kind, parent_name = names[org_id]
         audience = KindAudience.BRANCH if kind in _BRANCH_KINDS else KindAudience.LEADERSHIP
-        gaps = [
-            {"kind": p.kind.code, "name": p.kind.name, "period": label, "required": p.tpp, "held": n}
-            for p in plans
-            if p.kind.audience == audience
-            for label in p.ended
-            if (n := counts.get((org_id, p.kind.id), [0] * SLOTS)[slot_of(label)[1] - 1]) < p.tpp
-        ]
+        gaps = []
+        for kind_id, code, kind_name, required, label, index in due[audience]:
+            n = counts.get((org_id, kind_id), none)[index]
+            if n < required:
+                gaps.append({"kind": code, "name": kind_name, "period": label, "required": required, "held": n})
         out.append({"org": {"id": org_id, "name": name, "parent_name": parent_name}, "missing": gaps})
     return out

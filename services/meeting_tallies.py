@@ -9,8 +9,11 @@ How it stays right:
 - Meetings: a listener on every ORM flush (`_after_flush`) adds the net effect of the meetings added, changed or
   deleted in that flush to their rows, in the same transaction: +1/−1 on the counters of the kind period each
   meeting counted for before and after. The increments are atomic upserts, applied in key order, so concurrent
-  transactions neither lose a count nor deadlock on each other's rows. The counts are uncapped: the cap
-  (`times_per_period`) and which kinds are active are applied when reading, so editing a kind needs nothing here.
+  transactions neither lose a count nor deadlock on each other's rows. The counters are uncapped; beside them
+  each row stores what a request reads (`derived_values`: per month, quarter and year the capped held and
+  reviewed counts and the flagged count, and the mask of met kind periods), recomputed in SQL from the row's
+  counters after each change, and for all rows of a kind when its cap or cadence changes. The sums above the
+  rows (services.meeting_rollups) follow in the same flush.
 - Organisations: the copies of an organisation's place and role (path, ancestors, active, audience) are rewritten
   when those change through the ORM (same listener) and, for a move that rewrites a subtree's paths in one
   statement, by `sync_subtree`, which services.orgs.move_org calls.
@@ -23,12 +26,36 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 
-from sqlalchemy import and_, bindparam, case, delete, event, func, inspect, select, update
+from sqlalchemy import and_, bindparam, case, delete, event, func, inspect, literal_column, or_, select, update
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.orm import Session
 
-from models import KindAudience, Meeting, MeetingStatus, MeetingTally, Organisation, OrgKind, OrgLevel, db
-from models.meeting import ANCESTOR_LEVELS, SLOT_METRICS, SLOTS, ancestor_column, slot_column
+from models import (
+    Cadence,
+    KindAudience,
+    Meeting,
+    MeetingKind,
+    MeetingStatus,
+    MeetingTally,
+    Organisation,
+    OrgKind,
+    OrgLevel,
+    db,
+)
+from models.meeting import (
+    ANCESTOR_LEVELS,
+    SLOT_METRICS,
+    SLOTS,
+    THRESHOLD_KEYS,
+    UNITS,
+    ancestor_column,
+    ended_mask,
+    slot_column,
+    unit_column,
+    unit_slots,
+)
+from services import meeting_rollups
+from services.meeting_rollups import KindInfo
 from services.meetings import LEADERSHIP_LEVELS
 
 log = logging.getLogger(__name__)
@@ -37,6 +64,7 @@ TALLIES = MeetingTally.__table__
 KEY = ("org_id", "kind_id", "year")
 _MEETING_FIELDS = ("org_id", "kind_id", "period", "status", "flagged")
 _ORG_FIELDS = ("path", "active", "kind", "level")
+_KIND_FIELDS = ("cadence", "times_per_period", "audience", "active")
 _BATCH = 2000
 
 
@@ -48,6 +76,55 @@ def slot_of(period: str) -> tuple[int, int]:
     if period[4] == "Q":
         return year, int(period[5])
     return year, int(period[5:7])
+
+
+def derived_values(cadence: Cadence, times_per_period: int) -> dict:
+    """The columns a statistics request reads, as SQL over the row's own counters: per unit the held and reviewed
+    counts capped at `times_per_period` per kind period (one organisation's extra meetings never hide another's
+    missing one) and the flagged count, summed over the unit's kind periods; and the mask of met kind periods."""
+    cap = literal_column(str(int(times_per_period)))
+    col = TALLIES.c
+
+    def capped(name):
+        return case((col[name] > cap, cap), else_=col[name])
+
+    out = {}
+    for unit in UNITS:
+        slots = unit_slots(str(cadence), unit)
+        for metric in SLOT_METRICS:
+            terms = [(col[n] if metric == "flagged" else capped(n)) for n in (slot_column(metric, s) for s in slots)]
+            out[unit_column(metric, unit)] = sum(terms[1:], terms[0])
+    periods = len(unit_slots(str(cadence), "y"))
+    bits = [case((col[slot_column("held", s)] >= cap, 1 << (s - 1)), else_=0) for s in range(1, periods + 1)]
+    out["met_mask"] = sum(bits[1:], bits[0])
+    return out
+
+
+def _kinds(conn, kind_ids) -> dict[int, tuple[Cadence, int]]:
+    k = MeetingKind
+    rows = conn.execute(select(k.id, k.cadence, k.times_per_period).where(k.id.in_(sorted(kind_ids))))
+    return {kind_id: (Cadence(cadence), tpp) for kind_id, cadence, tpp in rows}
+
+
+def _refresh_keys(conn, keys) -> None:
+    """Recomputes the derived columns of these rows (after their counters changed): one statement per kind."""
+    by_kind = defaultdict(list)
+    for org_id, kind_id, year in keys:
+        by_kind[kind_id].append({"key_org": org_id, "key_year": year})
+    for kind_id, (cadence, tpp) in _kinds(conn, by_kind).items():
+        c = TALLIES.c
+        stmt = (
+            update(TALLIES)
+            .where(c.kind_id == kind_id, c.org_id == bindparam("key_org"), c.year == bindparam("key_year"))
+            .values(derived_values(cadence, tpp))
+        )
+        conn.execute(stmt, by_kind[kind_id])
+
+
+def refresh_kinds(conn, kind_ids) -> None:
+    """Recomputes the derived columns of every row of these kinds (their cap or cadence changed, or a rebuild)."""
+    for kind_id, (cadence, tpp) in _kinds(conn, kind_ids).items():
+        conn.execute(update(TALLIES).where(TALLIES.c.kind_id == kind_id).values(derived_values(cadence, tpp)))
 
 
 def audience_of(kind: OrgKind, level: OrgLevel) -> str | None:
@@ -118,7 +195,7 @@ def _before_flush(session: Session, _flush_context, _instances) -> None:
 
 def _after_flush(session: Session, _flush_context) -> None:
     deltas: dict[tuple, defaultdict] = defaultdict(lambda: defaultdict(int))
-    moved_orgs = []
+    moved_orgs, changed_kinds = [], {}
     for obj in session.new:
         if isinstance(obj, Meeting):
             _add(deltas, {f: getattr(obj, f) for f in _MEETING_FIELDS}, +1)
@@ -129,29 +206,71 @@ def _after_flush(session: Session, _flush_context) -> None:
             _add(deltas, {f: getattr(obj, f) for f in _MEETING_FIELDS}, +1)
         elif isinstance(obj, Organisation) and _changed(state, _ORG_FIELDS):
             moved_orgs.append(obj)
+        elif isinstance(obj, MeetingKind) and _changed(state, _KIND_FIELDS):
+            changed_kinds[obj.id] = {f: _before(state, f) for f in _KIND_FIELDS}
     for obj in session.deleted:
         if isinstance(obj, Meeting):
             _add(deltas, {f: _before(inspect(obj), f) for f in _MEETING_FIELDS}, -1)
     changes = {key: {c: n for c, n in row.items() if n} for key, row in deltas.items()}
     changes = {key: row for key, row in changes.items() if row}
-    if not (moved_orgs or changes):
-        return  # most flushes touch neither meetings nor organisations' places
+    if not (moved_orgs or changes or changed_kinds):
+        return  # most flushes touch neither meetings, nor organisations' places, nor kinds
     conn = session.connection()
+    kinds = meeting_rollups.kind_infos(conn)
+    kinds_before = kinds | {k: _kind_info(old) for k, old in changed_kinds.items()}
+    where = []
+    if changes:
+        _touch(conn, changes)
+        where += meeting_rollups.keys_clause(changes)
+    if moved_orgs:
+        where.append(TALLIES.c.org_id.in_(sorted(o.id for o in moved_orgs)))
+    if changed_kinds:
+        where.append(TALLIES.c.kind_id.in_(sorted(changed_kinds)))
+    where = [or_(*where)]
+    before = meeting_rollups.snapshot(conn, where, kinds_before)
     if moved_orgs:
         _sync(conn, [(o.id, org_copies(o.path, o.active, o.kind, o.level)) for o in moved_orgs])
     _apply(conn, changes)
+    _refresh_keys(conn, [key for key in changes if key[1] not in changed_kinds])
+    if changed_kinds:
+        refresh_kinds(conn, changed_kinds)
+    meeting_rollups.apply(conn, before, meeting_rollups.snapshot(conn, where, kinds, lock=False))
+
+
+def _kind_info(old: dict) -> KindInfo:
+    """A kind as it was before this flush (its row already holds the new values)."""
+    masks = tuple(ended_mask(str(old["cadence"]), unit, t) for unit, t in THRESHOLD_KEYS)
+    return KindInfo(str(old["audience"]), bool(old["active"]), masks)
+
+
+def _touch(conn, changes) -> None:
+    """Creates the missing rows of these keys with zero counters, so that the locking read before the change
+    finds (and locks) every row it changes, and no two writers deadlock on an insert into the same gap."""
+    org_ids = sorted({org_id for org_id, _, _ in changes})
+    orgs = _org_copies(conn, org_ids)
+    for key in sorted(changes):
+        org_id, kind_id, year = key
+        row = orgs[org_id] | {"org_id": org_id, "kind_id": kind_id, "year": year}
+        if conn.dialect.name == "mysql":
+            stmt = mysql.insert(TALLIES).values(row).on_duplicate_key_update({"org_id": TALLIES.c.org_id})
+        else:
+            stmt = sqlite.insert(TALLIES).values(row).on_conflict_do_nothing(index_elements=list(KEY))
+        conn.execute(stmt)
+
+
+def _org_copies(conn, org_ids) -> dict[int, dict]:
+    o = Organisation
+    return {
+        row.id: org_copies(row.path, row.active, row.kind, row.level)
+        for row in conn.execute(select(o.id, o.path, o.active, o.kind, o.level).where(o.id.in_(org_ids)))
+    }
 
 
 def _apply(conn, changes: dict[tuple, dict[str, int]]) -> None:
     """Adds each change to its row, creating the row with the organisation's copies when it is new."""
     if not changes:
         return
-    org_ids = sorted({org_id for org_id, _, _ in changes})
-    o = Organisation
-    orgs = {
-        row.id: org_copies(row.path, row.active, row.kind, row.level)
-        for row in conn.execute(select(o.id, o.path, o.active, o.kind, o.level).where(o.id.in_(org_ids)))
-    }
+    orgs = _org_copies(conn, sorted({org_id for org_id, _, _ in changes}))
     for key in sorted(changes):  # one order for every transaction: no lock cycles between them
         org_id, kind_id, year = key
         counters = changes[key]
@@ -190,10 +309,16 @@ def _sync(conn, copies: list[tuple[int, dict]]) -> None:
 
 
 def sync_subtree(root_path: str) -> None:
-    """After a subtree's paths were rewritten in bulk (services.orgs.move_org): rewrites its rows' copies."""
+    """After a subtree's paths were rewritten in bulk (services.orgs.move_org): rewrites its rows' copies, and
+    moves their contributions from the old ancestors' sums to the new ones."""
     o = Organisation
-    rows = db.session.execute(select(o.id, o.path, o.active, o.kind, o.level).where(o.path.like(root_path + "%")))
-    _sync(db.session.connection(), [(r.id, org_copies(r.path, r.active, r.kind, r.level)) for r in rows])
+    conn = db.session.connection()
+    rows = conn.execute(select(o.id, o.path, o.active, o.kind, o.level).where(o.path.like(root_path + "%"))).all()
+    kinds = meeting_rollups.kind_infos(conn)
+    where = [TALLIES.c.org_id.in_([r.id for r in rows])]
+    before = meeting_rollups.snapshot(conn, where, kinds)
+    _sync(conn, [(r.id, org_copies(r.path, r.active, r.kind, r.level)) for r in rows])
+    meeting_rollups.apply(conn, before, meeting_rollups.snapshot(conn, where, kinds, lock=False))
 
 
 def rebuild() -> int:
@@ -229,4 +354,6 @@ def rebuild() -> int:
     batch = list(rows.values())
     for i in range(0, len(batch), _BATCH):
         conn.execute(TALLIES.insert(), batch[i : i + _BATCH])
+    refresh_kinds(conn, {kind_id for _, kind_id, _ in rows})
+    meeting_rollups.rebuild(conn)
     return len(batch)

@@ -11,7 +11,17 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from models import Meeting, MeetingStatus, MeetingTally, Organisation, OrgKind, OrgLevel, db
+from models import (
+    Meeting,
+    MeetingOrgYear,
+    MeetingRollup,
+    MeetingStatus,
+    MeetingTally,
+    Organisation,
+    OrgKind,
+    OrgLevel,
+    db,
+)
 from services import meeting_stats, meeting_tallies
 from services import orgs as org_service
 from services.authz import SYSTEM
@@ -39,14 +49,34 @@ def _counted(row) -> bool:
     return any(v for k, v in row.items() if k.split("_")[0] in ("held", "reviewed", "flagged"))
 
 
+def _values(row) -> list[int]:
+    return [v for c, v in row.items() if c.startswith(("held_", "reviewed_", "flagged_", "done_", "met_"))]
+
+
+def sums() -> tuple[dict, dict]:
+    """The rollups and organisation-years, without rows that hold only zeros (a rebuild writes none)."""
+    out = []
+    for table, key in (
+        (MeetingRollup.__table__, ("year", "ancestor_id", "bucket_id", "kind_id")),
+        (MeetingOrgYear.__table__, ("year", "org_id")),
+    ):
+        rows = db.session.execute(select(table)).mappings()
+        out.append({tuple(r[k] for k in key): dict(r) for r in rows if any(_values(r))})
+    return tuple(out)
+
+
 def assert_tallies_equal_a_recount() -> None:
-    kept = tallies()
+    kept, kept_sums = tallies(), sums()
     meeting_tallies.rebuild()
     db.session.commit()
-    recounted = tallies()
+    recounted, recounted_sums = tallies(), sums()
     assert kept.keys() == recounted.keys()
     for key, row in recounted.items():
         assert kept[key] == row, key
+    for kept_table, recounted_table in zip(kept_sums, recounted_sums, strict=True):
+        assert kept_table.keys() == recounted_table.keys()
+        for key, row in recounted_table.items():
+            assert kept_table[key] == row, key
 
 
 def _shift(app, meeting: Meeting, days: int) -> None:
@@ -232,3 +262,34 @@ def test_an_organisation_without_meetings_has_no_rows_until_its_first(app, world
     path_ids = [int(p) for p in newcomer.path.strip("/").split("/")]
     assert [row[f"a{d}"] for d in range(len(path_ids))] == path_ids and row["held_03"] == 1
     assert row["audience"] == "branch" and row["active"] is True
+
+
+def test_a_kinds_new_cap_recomputes_its_rows_and_the_statistics(app, world):
+    """The capped sums and met masks are stored per row: editing a kind's times per period (or a kind created
+    later) recomputes its rows in the same flush, and the statistics still match the brute force."""
+    from services import meeting_kinds
+    from services.authz import Actor
+
+    rng = random.Random(11)
+    generate_meetings(app, world, grow(world, rng), rng)
+    kinds = kinds_by_code()
+    monthly = next(k for k in kinds.values() if k.cadence.value == "month" and k.active)
+    quarterly = next(k for k in kinds.values() if k.cadence.value == "quarter" and k.active)
+    admin = Actor(world.super)
+    for kind, tpp in ((monthly, 2), (quarterly, 3)):
+        meeting_kinds.update_kind(admin, kind, {"times_per_period": tpp})
+    db.session.commit()
+    assert_tallies_equal_a_recount()  # the incremental refresh equals a rebuild with the new caps
+    snap = snapshot()
+    now = local(app, 2026, 3, 1)
+    for label in ("2025-08", "2025Q3", "2025"):
+        for root in (world.city, world.county_a, world.town_a2):
+            got = meeting_stats.meeting_stats(SYSTEM, root.id, label, now=now)
+            assert_matches(app, got, root, label, now, snap)
+    capped = db.session.scalar(
+        select(MeetingTally.__table__.c.held_y)
+        .where(MeetingTally.kind_id == monthly.id)
+        .order_by(MeetingTally.__table__.c.held_y.desc())
+        .limit(1)
+    )
+    assert capped is not None and capped <= 2 * 12
