@@ -6,9 +6,11 @@ from apiflask import APIBlueprint, fields, validators
 
 from blueprints.schemas import BaseSchema, iso_local
 from blueprints.security import current_actor, login_required
-from models import CoordSys, FenceKind, Geofence, db
+from models import CoordSys, FenceKind, Geofence, Organisation, db
 from services import duty_fences
-from services.authz import Action
+from services.authz import Action, Actor, authorize_org
+from services.coords import to_gcj02
+from services.errors import Forbidden, NotFound
 
 bp = APIBlueprint("geofences", __name__, url_prefix="/api/orgs", tag="值班签到")
 
@@ -58,16 +60,45 @@ def fence_json(f: Geofence) -> dict:
         out["center"] = {"latitude": f.center_lat, "longitude": f.center_lng, "coord_sys": f.coord_sys.value}
     else:
         out["points"] = [{"latitude": lat, "longitude": lng} for lat, lng in f.points]
+    out["display"] = display_geometry(f)
     return out
+
+
+def display_geometry(f: Geofence) -> dict:
+    """The fence in GCJ-02, the system the mini-program's <map> draws in, whatever system it is stored in (a fence
+    typed in WGS-84 would otherwise be drawn hundreds of metres off). For drawing only: judging stays in WGS-84."""
+
+    def point(lat: float, lng: float) -> dict:
+        g_lat, g_lng = to_gcj02(lat, lng, f.coord_sys)
+        return {"latitude": round(g_lat, 7), "longitude": round(g_lng, 7)}
+
+    if f.kind == FenceKind.CIRCLE:
+        return {"coord_sys": CoordSys.GCJ02.value, "center": point(f.center_lat, f.center_lng), "points": None}
+    return {"coord_sys": CoordSys.GCJ02.value, "center": None, "points": [point(lat, lng) for lat, lng in f.points]}
+
+
+def _can_edit(actor: Actor, org_id: int) -> bool:
+    """Whether the actor may add, redraw or deactivate the organisation's fences (the page shows the tools)."""
+    org = db.session.get(Organisation, org_id)
+    try:
+        authorize_org(actor, Action.UPDATE, org)
+    except (Forbidden, NotFound):
+        return False
+    return True
 
 
 @bp.get("/<int:org_id>/geofences")
 @login_required
 @bp.input(FenceListQuery, location="query")
-@bp.doc(summary="签到围栏", description="组织的签到范围（圆形或多边形），派驻该村的干部也可查看。")
+@bp.doc(
+    summary="签到围栏",
+    description="组织的签到范围（圆形或多边形），派驻该村的干部也可查看。display 为地图显示用的 GCJ-02 坐标；"
+    "can_edit 表示当前用户可否设置围栏。",
+)
 def list_fences(org_id, query_data):
-    fences = duty_fences.list_fences(current_actor(), org_id, query_data["include_inactive"])
-    return {"items": [fence_json(f) for f in fences]}
+    actor = current_actor()
+    fences = duty_fences.list_fences(actor, org_id, query_data["include_inactive"])
+    return {"items": [fence_json(f) for f in fences], "can_edit": _can_edit(actor, org_id)}
 
 
 @bp.post("/<int:org_id>/geofences")

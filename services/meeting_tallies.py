@@ -18,7 +18,7 @@ How it stays right:
   when those change through the ORM (same listener) and, for a move that rewrites a subtree's paths in one
   statement, by `sync_subtree`, which services.orgs.move_org calls.
 - Bulk inserts that bypass the ORM (the demo seeder, benchmarks, tests that insert rows directly) call `rebuild()`
-  afterwards; `flask --app app meeting-tallies rebuild` does the same by hand.
+  afterwards; `flask --app app rebuild-meeting-tallies` does the same by hand.
 """
 
 from __future__ import annotations
@@ -275,7 +275,7 @@ def _apply(conn, changes: dict[tuple, dict[str, int]]) -> None:
         org_id, kind_id, year = key
         counters = changes[key]
         if any(n < 0 for n in counters.values()) and not _exists(conn, key):
-            log.warning("meeting tallies out of step for %s: run `flask --app app meeting-tallies rebuild`", key)
+            log.warning("meeting tallies out of step for %s: run `flask --app app rebuild-meeting-tallies`", key)
         conn.execute(_upsert(conn, {**orgs[org_id], "org_id": org_id, "kind_id": kind_id, "year": year}, counters))
 
 

@@ -19,7 +19,7 @@ function clone(value) {
  * Files live in `files` (path → Buffer): the camera writes temporary ones, wx.saveFile moves them to saved ones,
  * and `__restart()` loses the temporary ones, as closing the app does.
  */
-function createWx({ request, uploadFile, login } = {}) {
+function createWx({ request, uploadFile, login, downloadFile } = {}) {
   const storage = new Map()
   const files = new Map()
   const calls = {
@@ -32,7 +32,9 @@ function createWx({ request, uploadFile, login } = {}) {
     locations: [],
     media: [],
     previews: [],
-    actionSheets: []
+    actionSheets: [],
+    downloads: [],
+    documents: []
   }
   let modalAnswer = true
   let modalContent = ''
@@ -102,6 +104,33 @@ function createWx({ request, uploadFile, login } = {}) {
           (err) => callback(options, false, { errMsg: (err && err.errMsg) || 'uploadFile:fail ' + err })
         )
       return task
+    },
+
+    // downloadFile(options) → {statusCode, body: Buffer} | Promise of it (the duty board's month report); the
+    // body is written to a temporary file, as wx does.
+    downloadFile(options) {
+      calls.downloads.push({ url: options.url, header: clone(options.header) })
+      const task = { abort() {}, onProgressUpdate() {} }
+      Promise.resolve()
+        .then(() => {
+          if (!downloadFile) throw { errMsg: 'downloadFile:fail no transport in this test' }
+          return downloadFile(options)
+        })
+        .then(
+          (res) => {
+            fileCounter += 1
+            const tempFilePath = `${TEMP_PREFIX}download-${fileCounter}`
+            files.set(tempFilePath, res.body || Buffer.alloc(0))
+            callback(options, true, { statusCode: res.statusCode, tempFilePath, errMsg: 'downloadFile:ok' })
+          },
+          (err) => callback(options, false, { errMsg: (err && err.errMsg) || 'downloadFile:fail ' + err })
+        )
+      return task
+    },
+    openDocument(options) {
+      calls.documents.push({ filePath: options.filePath, fileType: options.fileType, showMenu: options.showMenu })
+      const ok = files.has(options.filePath)
+      setTimeout(() => callback(options, ok, { errMsg: ok ? 'openDocument:ok' : 'openDocument:fail file not found' }), 0)
     },
 
     saveFile(options) {
