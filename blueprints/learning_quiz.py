@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from apiflask import APIBlueprint, fields, validators
 
-from blueprints.schemas import BaseSchema, iso_local
+from blueprints.schemas import BaseSchema, PageQuery, iso_local, page_out
 from blueprints.security import current_actor, login_required
 from models import QuestionKind, db
+from services import learning_exams as exams
 from services import learning_quiz as quiz
+from services.learning_bank import full_score
 
 bp = APIBlueprint("learning_quiz", __name__, url_prefix="/api/learning", tag="学习")
 
@@ -103,6 +105,43 @@ def create_exam(json_data):
     exam = quiz.create_exam(current_actor(), json_data)
     db.session.commit()
     return _exam(exam), 201
+
+
+def _standing(s: exams.ExamStanding) -> dict:
+    last = s.last_attempt
+    return {
+        **_exam(s.exam),
+        "full_score": full_score(s.exam.draw),
+        "deadline_at": iso_local(s.exam.closes_at),
+        "attempts_allowed": s.attempts_allowed,
+        "attempts_used": s.attempts_used,
+        "can_start": s.can_start,
+        "last_attempt": None
+        if last is None
+        else {
+            "id": last.id,
+            "attempt_no": last.attempt_no,
+            "started_at": iso_local(last.started_at),
+            "submitted_at": iso_local(last.submitted_at),
+            "open": s.open_attempt is not None,
+            "score": last.score,
+            "passed": s.passed(last),
+            "late": last.late,
+        },
+    }
+
+
+@bp.get("/exams")
+@login_required
+@bp.input(PageQuery, location="query")
+@bp.doc(
+    summary="我的测试",
+    description="本人可参加的测试（含每日答题）：已用/可用次数（每日答题按当天计）、最近一次答题的成绩和是否及格、"
+    "限时与截止时间。每日答题排在最前。",
+)
+def list_my_exams(query_data):
+    page = exams.list_for_member(current_actor(), query_data["page"], query_data["per_page"])
+    return page_out(page, _standing)
 
 
 @bp.get("/exams/<int:exam_id>")

@@ -1,9 +1,10 @@
 """What the mini-program's home page shows a member: what is due, and the entries its role opens.
 
 Each capability contributes its due items through `due_provider` and its entries through `entry_provider`
-(meetings in services.meeting_due; duty check-ins and learning as they land), so the home page never learns
-about them one by one; blueprints/home.py imports the providing modules. The server decides which entries a
-role sees; the client only draws them.
+(meetings in services.meeting_due, duty check-ins in services.duty_home, learning's due items in
+services.learning_due; the study entry, which every member has, is here), so the home page never learns about them
+one by one; the capability's blueprint (or blueprints/home.py) imports the providing module. The server decides
+which entries a role sees; the client only draws them.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from models import Organisation, Role, db
 from services.authz import Actor
 
 LEVEL_ORDER = {"danger": 0, "warning": 1, "info": 2}
+LEARNING_PAGE = "/pages/learning/home"
 
 
 @dataclass
@@ -114,6 +116,15 @@ def _account_entries(actor: Actor, root: Organisation | None) -> list[dict]:
             },
         ]
     return []
+
+
+@entry_provider
+def _learning_entries(actor: Actor, root: Organisation | None) -> list[dict]:
+    """Study home: everyone with a member account studies, whatever the role (departments' staff are members too).
+    Here rather than in a learning module so it stands right after the account's own entries."""
+    if actor.member is None:
+        return []
+    return [{"key": "learning", "title": "学习", "page": LEARNING_PAGE}]
 
 
 def _tree_root() -> Organisation | None:

@@ -193,16 +193,18 @@ def test_home_by_role(client, world, login_as):
         return r.json
 
     plain = home(world.member_v1)
-    assert [e["title"] for e in plain["entries"]] == ["组织生活"] and plain["org"]["name"] == "一村党支部"
+    assert [e["title"] for e in plain["entries"]] == ["学习", "组织生活"] and plain["org"]["name"] == "一村党支部"
+    assert plain["entries"][0] == {"key": "learning", "title": "学习", "page": "/pages/learning/home"}
     assert [b["name"] for b in plain["org"]["breadcrumb"]] == ["测试市委", "甲县委", "甲一镇党委", "一村党支部"]
     assert [d["key"] for d in plain["due"]] == ["bind_wechat"] and plain["wechat_bound"] is False
     sec = home(world.sec_v1)
-    assert [e["title"] for e in sec["entries"]] == ["党员名册", "支部信息", "组织生活"]
+    assert [e["title"] for e in sec["entries"]] == ["党员名册", "支部信息", "学习", "组织生活"]
     assert sec["entries"][0]["page"] == f"/pages/members/members?org_id={world.v1.id}"
     assert [d["key"] for d in sec["due"]] == ["set_venue", "bind_wechat"]  # warnings before information
     town = home(world.town_a1_admin)
-    assert [e["title"] for e in town["entries"]] == ["下级组织", "党员查询", "会议审核", "组织生活统计", "在岗看板"]
-    assert town["entries"][2]["page"].endswith(f"org_id={world.town_a1.id}&descendants=1&status=submitted")
+    titles = ["下级组织", "党员查询", "学习", "会议审核", "组织生活统计", "在岗看板"]  # department staff study too
+    assert [e["title"] for e in town["entries"]] == titles
+    assert town["entries"][3]["page"].endswith(f"org_id={world.town_a1.id}&descendants=1&status=submitted")
     assert town["scope_org"] == {"id": world.town_a1.id, "name": "甲一镇党委"}
     assert f"org_id={world.town_a1.id}&descendants=1" in town["entries"][1]["page"]
     assert home(world.super)["entries"][0]["page"] == f"/pages/org/org?id={world.city.id}"

@@ -1,7 +1,9 @@
 // Study home: the member's points today (and the day's login point, granted once per business day by the server),
-// the compulsory courses assigned to them with their deadlines and progress, the courses under way, the lesson
-// last opened, and the channels — 网络学院 and the 主题教育 campaigns with their dates; a channel shows its courses.
-// What is assigned, in what order, is the server's answer (GET /api/learning/courses: compulsory first).
+// the daily quiz and its state today, the compulsory courses assigned to them with their deadlines and progress, the
+// courses under way, the lesson last opened, the online tests open to them with the attempts left and the latest
+// grade, and the channels — 网络学院 and the 主题教育 campaigns with their dates; a channel shows its courses.
+// What is assigned, in what order, is the server's answer (GET /api/learning/courses: compulsory first;
+// GET /api/learning/exams: daily quizzes first, then by closing time, with what a start would do now).
 const request = require('../../utils/request')
 const session = require('../../utils/session')
 const nav = require('../../utils/nav')
@@ -9,6 +11,8 @@ const labels = require('../../utils/learning-labels')
 
 const RECENT_KEY = 'learning_recent_lesson'
 const COURSES_SHOWN = 50
+const EXAMS_SHOWN = 20
+const EXAM_PAGE = '/pages/learning/exam'
 
 function courseRow(course) {
   const done = course.completed_lessons || 0
@@ -23,6 +27,40 @@ function courseRow(course) {
     done: course.lesson_count > 0 && done >= course.lesson_count,
     deadline: labels.deadlineInfo(course.deadline)
   }
+}
+
+// The latest attempt as the server graded it: under way, left unsubmitted, late, or its score and verdict.
+function attemptText(last) {
+  if (!last) return ''
+  if (last.open) return '答题中，可继续作答'
+  if (!last.submitted_at) return '上次未交卷'
+  if (last.late) return '上次超时交卷，记0分'
+  return `上次得分 ${last.score}（${last.passed ? '及格' : '未及格'}）`
+}
+
+function examRow(exam) {
+  const last = exam.last_attempt
+  return {
+    id: exam.id,
+    title: exam.title,
+    meta: `${exam.question_count}题 · 限时${labels.formatDuration(exam.time_limit_s)} · ${exam.pass_score}分及格`,
+    attemptsText: `已参加${exam.attempts_used}/${exam.attempts_allowed}次`,
+    deadline: labels.deadlineInfo(exam.deadline_at),
+    lastText: attemptText(last),
+    passed: Boolean(last && last.passed),
+    action: last && last.open ? '继续答题' : exam.can_start ? '去答题' : '',
+    resultId: last && last.submitted_at ? last.id : null
+  }
+}
+
+// The daily quiz: one sitting a business day (attempts_used counts today's), then 今日已答 until tomorrow.
+function dailyQuizRow(exam) {
+  const last = exam.last_attempt
+  let state
+  if (last && last.open) state = '答题中，继续作答'
+  else if (exam.can_start) state = `今日未答 · ${exam.question_count}题`
+  else state = last && last.submitted_at ? `今日已答 · 得分 ${last.score}` : '今日已答'
+  return { id: exam.id, title: exam.title, state, done: !exam.can_start }
 }
 
 function channelRow(channel) {
@@ -44,6 +82,8 @@ Page({
     compulsory: [],
     inProgress: [],
     recent: null,
+    dailyQuizzes: [],
+    exams: [],
     channels: [],
     channelId: null,
     channelName: '',
@@ -85,9 +125,10 @@ Page({
     this.setData({ loading: !this.loaded, failed: false })
     await this.claimLoginPoint()
     try {
-      const [points, courses, channels] = await Promise.all([
+      const [points, courses, exams, channels] = await Promise.all([
         request.get('/api/learning/points/me'),
         request.get('/api/learning/courses', { page: 1, per_page: COURSES_SHOWN }),
+        request.get('/api/learning/exams', { page: 1, per_page: EXAMS_SHOWN }),
         request.get('/api/learning/channels')
       ])
       this.loaded = true
@@ -98,6 +139,8 @@ Page({
         compulsory: rows.filter((row) => row.track === 'compulsory' && !row.done),
         inProgress: rows.filter((row) => row.track !== 'compulsory' && !row.done && row.percent > 0),
         recent: wx.getStorageSync(RECENT_KEY) || null,
+        dailyQuizzes: exams.items.filter((exam) => exam.daily_quiz).map(dailyQuizRow),
+        exams: exams.items.filter((exam) => !exam.daily_quiz).map(examRow),
         channels: channels.items.map(channelRow)
       })
     } catch (err) {
@@ -124,6 +167,17 @@ Page({
 
   onCourseTap(e) {
     wx.navigateTo({ url: `/pages/learning/course?id=${e.currentTarget.dataset.id}` })
+  },
+
+  // A test (or the daily quiz) opens on its rules; starting there continues an attempt under way.
+  onExamTap(e) {
+    wx.navigateTo({ url: `${EXAM_PAGE}?id=${e.currentTarget.dataset.id}` })
+  },
+
+  // The latest graded attempt with its answers and explanations, as the server keeps it.
+  onResultTap(e) {
+    const { id, attempt } = e.currentTarget.dataset
+    wx.navigateTo({ url: `${EXAM_PAGE}?id=${id}&attempt_id=${attempt}` })
   },
 
   onRecentTap() {

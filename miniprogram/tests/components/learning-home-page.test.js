@@ -2,9 +2,10 @@
  * @jest-environment jsdom
  */
 // pages/learning/home rendered by miniprogram-simulate against a scripted server: today's points (and the day's
-// login point), compulsory courses with deadlines and progress, courses under way, channels with campaign dates.
+// login point), the daily quiz's state today, compulsory courses with deadlines and progress, courses under way,
+// the online tests with attempts and the latest grade, channels with campaign dates.
 const { loadPage, renderPage, text, texts } = require('../support/simulate-page')
-const { scriptedWx, tick } = require('../support/learning')
+const { scriptedWx, listedExam, tick } = require('../support/learning')
 
 const PAGE_ID = loadPage('pages/learning/home')
 
@@ -52,8 +53,26 @@ const CHANNELS = [
 
 const POINTS = { total: 120, today: 5, day: '2026-07-01', rules: [] }
 
-function open({ grant = { points: 1, outcome: 'granted' }, loggedIn = true } = {}) {
+const DAILY = listedExam(40, '每日一练', { daily_quiz: true, question_count: 5, time_limit_s: 300 })
+const EXAMS = [
+  DAILY,
+  listedExam(41, '党章知识测试', {
+    deadline_at: '2099-07-31T23:59:00+08:00',
+    max_attempts: 2,
+    attempts_allowed: 2,
+    pass_score: 15,
+    question_count: 4,
+    last: { id: 901, score: 10, passed: false },
+    can_start: true
+  }),
+  listedExam(42, '廉政知识测试', { last: { id: 902, score: 90, passed: true } }),
+  listedExam(43, '正在答的测试', { last: { id: 903, open: true } }),
+  listedExam(44, '新测试')
+]
+
+function open({ grant = { points: 1, outcome: 'granted' }, loggedIn = true, exams = EXAMS } = {}) {
   const channelQueries = []
+  const examQueries = []
   scriptedWx({
     'POST /api/learning/points/daily-login': grant,
     'GET /api/learning/points/me': POINTS,
@@ -64,6 +83,10 @@ function open({ grant = { points: 1, outcome: 'granted' }, loggedIn = true } = {
       }
       return { items: COURSES, meta: { total: COURSES.length, page: 1, per_page: 50 } }
     },
+    'GET /api/learning/exams': (options) => {
+      examQueries.push(options.data)
+      return { items: exams, meta: { total: exams.length, page: 1, per_page: 20 } }
+    },
     'GET /api/learning/channels': { items: CHANNELS }
   })
   if (loggedIn) {
@@ -71,7 +94,7 @@ function open({ grant = { points: 1, outcome: 'granted' }, loggedIn = true } = {
     wx.setStorageSync('refresh_token', 'refresh')
   }
   const page = renderPage(PAGE_ID)
-  return { page, channelQueries }
+  return { page, channelQueries, examQueries }
 }
 
 async function show(page) {
@@ -146,6 +169,60 @@ test('the lesson last opened is offered to continue', async () => {
   page.querySelector('.recent').dispatchEvent('tap')
   await tick()
   expect(wx.__lastNavigation().url).toBe('/pages/learning/lesson?id=31')
+})
+
+test('online tests: rules, attempts left, the latest grade; a test opens on its page, a grade on its review', async () => {
+  const { page, examQueries } = open()
+  await show(page)
+  expect(examQueries).toEqual([{ page: 1, per_page: 20 }])
+  const rows = page.querySelectorAll('.exam-row').map(text)
+  expect(rows).toHaveLength(4) // the daily quiz is not among them
+  expect(rows[0]).toContain('党章知识测试')
+  expect(rows[0]).toContain('2099-07-31 23:59 截止')
+  expect(rows[0]).toContain('4题 · 限时10分钟 · 15分及格 · 已参加1/2次')
+  expect(rows[0]).toContain('上次得分 10（未及格）')
+  expect(rows[0]).toContain('去答题')
+  expect(rows[1]).toContain('上次得分 90（及格）')
+  expect(rows[1]).not.toContain('去答题') // no attempt left: the server said so
+  expect(rows[2]).toContain('答题中，可继续作答')
+  expect(rows[2]).toContain('继续答题')
+  expect(rows[2]).not.toContain('查看结果') // nothing graded yet
+  expect(rows[3]).toContain('已参加0/1次')
+  expect(rows[3]).not.toContain('上次')
+  expect(page.querySelectorAll('.last.passed')).toHaveLength(1)
+
+  page.querySelectorAll('.exam-row')[0].dispatchEvent('tap')
+  await tick()
+  expect(wx.__lastNavigation()).toEqual({ type: 'navigateTo', url: '/pages/learning/exam?id=41' })
+  const results = page.querySelectorAll('.result-link')
+  expect(results).toHaveLength(2)
+  results[1].dispatchEvent('tap')
+  await tick()
+  expect(wx.__lastNavigation()).toEqual({ type: 'navigateTo', url: '/pages/learning/exam?id=42&attempt_id=902' })
+  expect(wx.calls.navigations).toHaveLength(2) // the row under the link did not open as well
+})
+
+test('the daily quiz: not yet answered today, under way, or answered with today\'s score', async () => {
+  let view = open()
+  await show(view.page)
+  const quiz = view.page.querySelector('.daily-quiz')
+  expect(text(quiz)).toContain('每日答题')
+  expect(text(quiz)).toContain('今日未答 · 5题')
+  expect(view.page.querySelectorAll('.daily-quiz.done')).toHaveLength(0)
+  quiz.dispatchEvent('tap')
+  await tick()
+  expect(wx.__lastNavigation()).toEqual({ type: 'navigateTo', url: '/pages/learning/exam?id=40' })
+
+  view = open({ exams: [listedExam(40, '每日一练', { daily_quiz: true, last: { id: 7, open: true } })] })
+  await show(view.page)
+  expect(text(view.page.querySelector('.daily-quiz'))).toContain('答题中，继续作答')
+
+  const answered = listedExam(40, '每日一练', { daily_quiz: true, last: { id: 8, score: 40, passed: false } })
+  view = open({ exams: [answered] })
+  await show(view.page)
+  expect(text(view.page.querySelector('.daily-quiz'))).toContain('今日已答 · 得分 40')
+  expect(view.page.querySelectorAll('.daily-quiz.done')).toHaveLength(1)
+  expect(text(view.page.querySelector('.study-home'))).toContain('暂无可参加的测试')
 })
 
 test('without a session the member is sent to the login page', async () => {

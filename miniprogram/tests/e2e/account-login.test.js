@@ -25,7 +25,7 @@ test('home is the first page; without a session it sends the member to the login
   expect(wx.calls.requests).toEqual([])
 })
 
-test('a member sees their organisation, what is due, and only the entry to the branch\'s meetings', async () => {
+test('a member sees their organisation, what is due, and only the entries to study and the branch\'s meetings', async () => {
   const home = await loginAndOpenHome('member_v1')
   const account = live.info.accounts.member_v1
   expect(home.data.failed).toBe(false)
@@ -34,9 +34,27 @@ test('a member sees their organisation, what is due, and only the entry to the b
   expect(home.data.org.name).toMatch(/[\u4e00-\u9fa5]/)
   expect(home.data.breadcrumb.split(' / ').pop()).toBe(home.data.org.name)
   expect(Array.isArray(home.data.due)).toBe(true)
-  expect(home.data.entries.map((entry) => entry.page)).toEqual([`/pages/meetings/meetings?org_id=${account.org_id}`])
+  expect(home.data.entries.map((entry) => entry.page)).toEqual([
+    '/pages/learning/home',
+    `/pages/meetings/meetings?org_id=${account.org_id}`
+  ])
+  expect(home.data.entries[0]).toMatchObject({ key: 'learning', title: '学习' })
   expect(session.getAccessToken()).not.toBe('')
   expect(getApp().globalData.member.name).toBe(account.name)
+})
+
+test('a member\'s 学习 entry opens the study home, which the server fills (no test is meant for 一村 here)', async () => {
+  const home = await loginAndOpenHome('member_v1')
+  const entry = home.data.entries.find((e) => e.key === 'learning')
+  home.onEntrySelect(event({ detail: { key: entry.key, page: entry.page } }))
+  expect(wx.__lastNavigation()).toEqual({ type: 'navigateTo', url: '/pages/learning/home' })
+  const study = await followNavigation() // loaded and shown, as the framework would
+  expect(study.data.failed).toBe(false)
+  expect(study.data.points).not.toBeNull()
+  expect(study.data.dailyQuizzes).toEqual([])
+  expect(study.data.exams).toEqual([])
+  const examLists = wx.calls.requests.filter((r) => r.url.includes('/api/learning/exams'))
+  expect(examLists.length).toBeGreaterThan(0)
 })
 
 test('a secretary sees 党员名册 and 支部信息, and 党员名册 opens the branch roster', async () => {

@@ -85,6 +85,44 @@ function installDocuments(wx, { statusCode = 200, openFails = false } = {}) {
   return { opened, downloads }
 }
 
+/**
+ * A row of GET /api/learning/exams as the server sends it (docs/api-learning.md): a test with the member's
+ * standing — attempts allowed and used (a daily quiz: today's), whether a start is possible, the latest attempt.
+ * `last` fills last_attempt: {id, score?, passed?, open?, submitted?, late?}.
+ */
+function listedExam(id, title, { last, ...extra } = {}) {
+  const submitted = last && !last.open && last.submitted !== false
+  return Object.assign(
+    {
+      id,
+      title,
+      question_count: 10,
+      full_score: 100,
+      time_limit_s: 600,
+      max_attempts: 1,
+      pass_score: 60,
+      daily_quiz: false,
+      deadline_at: null,
+      attempts_allowed: 1,
+      attempts_used: last ? 1 : 0,
+      can_start: !last || Boolean(last.open),
+      last_attempt: last
+        ? {
+            id: last.id,
+            attempt_no: 1,
+            started_at: '2026-07-01T09:00:00+08:00',
+            submitted_at: submitted ? '2026-07-01T09:08:00+08:00' : null,
+            open: Boolean(last.open),
+            score: submitted ? last.score : null,
+            passed: submitted ? Boolean(last.passed) : null,
+            late: Boolean(last.late)
+          }
+        : null
+    },
+    extra
+  )
+}
+
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0))
 
-module.exports = { BASE, scriptedWx, refusal, installAudio, installDocuments, tick }
+module.exports = { BASE, scriptedWx, refusal, installAudio, installDocuments, listedExam, tick }
