@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from blueprints.sandbox import register_sandboxes
 
-PUBLIC_PATHS = ("/api/auth/login", "/api/auth/wechat")
+PUBLIC_PATHS = ("/api/auth/login", "/api/auth/wechat", "/api/health")
 
 
 def register_blueprints(app) -> None:
@@ -23,11 +23,23 @@ def register_blueprints(app) -> None:
     # Later features after the core: their home-page entries follow the core's.
     from blueprints.duty import bp as duty_bp
     from blueprints.geofences import bp as geofences_bp
+    from blueprints.health import bp as health_bp
     from blueprints.learning import register_learning
 
-    for bp in (geofences_bp, duty_bp):
+    for bp in (geofences_bp, duty_bp, health_bp):
         app.register_blueprint(bp)
     register_learning(app)
+    from blueprints.inbox import bp as inbox_bp
+
+    app.register_blueprint(inbox_bp)
+    from blueprints.reminders import register_reminders
+
+    register_reminders(app)
+    from blueprints.me_official_account import bp as me_oa_bp
+    from blueprints.wechat_callback import bp as wechat_callback_bp
+
+    app.register_blueprint(me_oa_bp)
+    app.register_blueprint(wechat_callback_bp)  # /wechat/callback: WeChat's signature, not a JWT
     if not app.config["SETTINGS"].is_production:
         from blueprints.demo import bp as demo_bp
 

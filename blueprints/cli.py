@@ -18,6 +18,11 @@ from services.errors import AppError
 from services.wechat_accounts import bind_demo_openids
 
 
+def account_label(role: str) -> str:
+    """The Chinese label of a demo account's `role`: a member role, or "cadre" (a member assigned to a village)."""
+    return "驻村干部" if role == "cadre" else ROLE_LABELS[Role(role)]
+
+
 def _fail(exc: AppError) -> click.ClickException:
     rows = exc.extra.get("rows") or []
     lines = [exc.message] + [f"  第{r['row']}行 {r['column']}：{r['reason']}" for r in rows[:50]]
@@ -43,7 +48,7 @@ def seed_demo_command(scale: str, accounts_out: str | None, quiet: bool) -> None
     meetings = summary["meetings"]
     click.echo(
         f"已生成 {summary['organisations']} 个组织、{summary['members']} 名党员、{meetings['meetings']} 次会议"
-        f"（{meetings['photos']} 张照片），用时 {summary['seconds']:.1f} 秒"
+        f"（{meetings['photos']} 张照片）、{summary['duty']['cadres']} 名驻村干部，用时 {summary['seconds']:.1f} 秒"
     )
 
 
@@ -154,7 +159,7 @@ def demo_setup_command() -> None:
     click.echo("\n演示账号（密码相同；在微信沙箱页可用 openid「demo-手机号」模拟微信登录）：")
     for a in accounts:
         click.echo(
-            f"  {ROLE_LABELS[Role(a['role'])]:<8} {a['username']}  {a['password']}  "
+            f"  {account_label(a['role']):<8} {a['username']}  {a['password']}  "
             f"{a.get('org_name', '')}（组织ID {a['org_id']}）"
         )
     click.echo("\n服务地址 http://127.0.0.1:5000  接口文档 http://127.0.0.1:5000/api/docs")
@@ -162,6 +167,7 @@ def demo_setup_command() -> None:
 
 
 def register_cli(app) -> None:
+    from tasks.reminders import reminders_cli
     from tasks.worker import worker_command
 
     for command in (
@@ -173,5 +179,6 @@ def register_cli(app) -> None:
         demo_setup_command,
         recount_members_command,
         rebuild_meeting_tallies_command,
+        reminders_cli,
     ):
         app.cli.add_command(command)

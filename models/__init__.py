@@ -50,12 +50,22 @@ from models.meeting import (
     Meeting,
     MeetingAttendee,
     MeetingKind,
-    MeetingStatus,
     MeetingOrgYear,
     MeetingRollup,
+    MeetingStatus,
     MeetingTally,
 )
 from models.member import AccountStatus, Gender, Member, PartyStatus, Role
+from models.notifications import (
+    AttemptOutcome,
+    Channel,
+    DeliveryAttempt,
+    Notification,
+    NotificationStatus,
+    SmsUsage,
+    SubscribeCredit,
+)
+from models.official_account import OfficialAccountBindCode, OfficialAccountFollower, OfficialAccountMessage
 from models.org import CoordSys, Organisation, OrgKind, OrgLevel
 from models.wechat import WeChatApp, WeChatIdentity, WeChatLoginTicket
 
@@ -103,8 +113,18 @@ __all__ = [
     "MeetingTally",
     "Member",
     "MemberExport",
+    "AttemptOutcome",
+    "Channel",
+    "DeliveryAttempt",
+    "Notification",
+    "NotificationStatus",
+    "SmsUsage",
+    "SubscribeCredit",
     "Organisation",
     "OrgKind",
+    "OfficialAccountBindCode",
+    "OfficialAccountFollower",
+    "OfficialAccountMessage",
     "OrgLevel",
     "PartyStatus",
     "Review",

@@ -108,6 +108,26 @@ class Settings:
     wechat_oa_secret: str = ""
     # Seconds to wait for any one WeChat call (the token fetch included) before giving up as a transient failure.
     wechat_timeout: float = 5.0
+    # The official-account bot at /wechat/callback (blueprints/wechat_callback.py), configured in the account's
+    # "服务器配置": the Token, the EncodingAESKey (43 characters) and the message mode, "plain" (明文) or "safe"
+    # (安全模式, AES; needs the key). Default mode: safe when a key is set, else plain. Without a token the
+    # callback answers 404. With the sandbox on, a sandbox token and key are filled in.
+    wechat_oa_token: str = ""
+    wechat_oa_aes_key: str = ""
+    wechat_oa_message_mode: str = ""
+    # A callback whose timestamp is further than this (seconds) from the server's clock is refused (403).
+    wechat_oa_timestamp_window_s: int = 300
+    # Minutes a bind code from the mini-program ("绑定 123456" to the account) stays valid.
+    wechat_oa_bind_code_minutes: int = 10
+    # A location message is a point picked on a map, not a measured fix: the accuracy (metres) its check-in is
+    # judged with. The default (above DUTY_MAX_ACCURACY_M) keeps such check-ins "uncertain"; lower it to trust them.
+    wechat_oa_location_accuracy_m: float = 500.0
+    # Coordinate system of the LOCATION event (the position WeChat reports on entering the chat): wgs84 or gcj02.
+    # Location messages are always gcj02 (Tencent Maps).
+    wechat_oa_event_coord_sys: str = "wgs84"
+    # LOCATION events arrive on every visit to the chat: one becomes a check-in only this many minutes after the
+    # cadre's previous check-in at the village.
+    wechat_oa_location_event_gap_minutes: int = 60
     # A meeting recorded more than this many days after its start is marked as a late entry.
     meeting_late_entry_days: int = 7
     # Members sign in to a meeting from this many minutes before its start to this many after its end; photos taken
@@ -144,6 +164,37 @@ class Settings:
     learning_beat_max_gap_s: int = 90
     # With Redis, credited study time waits this many seconds in Redis before a job writes it to the database.
     learning_flush_seconds: int = 30
+    # Notifications (services/notify_delivery.py). Subscribe-message template id of the mini-program and template id
+    # of the official account used for every notification (fields thing1 事项, time2 时间, thing3 组织, thing4 说明);
+    # empty disables the channel. With the WeChat sandbox on, sandbox ids are filled in.
+    notify_subscribe_template: str = ""
+    notify_oa_template: str = ""
+    # A send job's claim on a notification older than this (seconds) may be taken over by another run; it must exceed
+    # the send job's timeout (60 s) so the first run is surely dead, and stay under WeChat's 10-minute window for
+    # template messages' client_msg_id, so a takeover's resend is deduplicated by WeChat.
+    notify_claim_lease_s: int = 180
+    # SMS provider: "sandbox" (the local /_sandbox/sms/, Aliyun's protocol; refused in production), "aliyun" or "none".
+    # Default: sandbox in development and testing, none in production.
+    sms_provider: str = ""
+    # Where the provider's API is reached (default: Aliyun's endpoint, or the local sandbox), its key pair, the
+    # signature name and the template code (one parameter: ${content}).
+    sms_api_base: str = ""
+    sms_access_key_id: str = ""
+    sms_access_key_secret: str = ""
+    sms_sign_name: str = ""
+    sms_template_code: str = ""
+    # At most this many SMS per member and local day; the cost of one SMS in fen (counted per member and day).
+    sms_daily_limit: int = 3
+    sms_cost_fen: int = 5
+    # Seconds to wait for one SMS call before giving up as a transient failure.
+    sms_timeout: float = 5.0
+    # Reminders (services/reminder_scan.py): minutes between two compliance scans (the scheduler's slot), and the
+    # local hour from which a scan posts the department admins' daily digest.
+    reminder_scan_minutes: int = 15
+    reminder_digest_hour: int = 8
+    # Run the scan on a timer thread inside the web process (from its first request). Default: on in development
+    # without REDIS_URL (the embedded demo); elsewhere `flask --app app reminders schedule` drives it.
+    reminder_scan_in_process: bool | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -198,6 +249,14 @@ def load_settings(instance_path: str, overrides: dict | None = None) -> Settings
         wechat_oa_appid=env.get("WECHAT_OA_APPID", ""),
         wechat_oa_secret=env.get("WECHAT_OA_SECRET", ""),
         wechat_timeout=_float("WECHAT_TIMEOUT", 5.0),
+        wechat_oa_token=env.get("WECHAT_OA_TOKEN", ""),
+        wechat_oa_aes_key=env.get("WECHAT_OA_AES_KEY", ""),
+        wechat_oa_message_mode=env.get("WECHAT_OA_MESSAGE_MODE", ""),
+        wechat_oa_timestamp_window_s=_int("WECHAT_OA_TIMESTAMP_WINDOW_S", 300),
+        wechat_oa_bind_code_minutes=_int("WECHAT_OA_BIND_CODE_MINUTES", 10),
+        wechat_oa_location_accuracy_m=_float("WECHAT_OA_LOCATION_ACCURACY_M", 500.0),
+        wechat_oa_event_coord_sys=env.get("WECHAT_OA_EVENT_COORD_SYS", "wgs84"),
+        wechat_oa_location_event_gap_minutes=_int("WECHAT_OA_LOCATION_EVENT_GAP_MINUTES", 60),
         meeting_late_entry_days=_int("MEETING_LATE_ENTRY_DAYS", 7),
         meeting_window_minutes=_int("MEETING_WINDOW_MINUTES", 30),
         photo_late_upload_minutes=_int("PHOTO_LATE_UPLOAD_MINUTES", 120),
@@ -216,6 +275,21 @@ def load_settings(instance_path: str, overrides: dict | None = None) -> Settings
         learning_beat_min_gap_s=_int("LEARNING_BEAT_MIN_GAP_S", 10),
         learning_beat_max_gap_s=_int("LEARNING_BEAT_MAX_GAP_S", 90),
         learning_flush_seconds=_int("LEARNING_FLUSH_SECONDS", 30),
+        notify_subscribe_template=env.get("NOTIFY_SUBSCRIBE_TEMPLATE", ""),
+        notify_oa_template=env.get("NOTIFY_OA_TEMPLATE", ""),
+        notify_claim_lease_s=_int("NOTIFY_CLAIM_LEASE_S", 180),
+        sms_provider=env.get("SMS_PROVIDER", ""),
+        sms_api_base=env.get("SMS_API_BASE", ""),
+        sms_access_key_id=env.get("SMS_ACCESS_KEY_ID", ""),
+        sms_access_key_secret=env.get("SMS_ACCESS_KEY_SECRET", ""),
+        sms_sign_name=env.get("SMS_SIGN_NAME", ""),
+        sms_template_code=env.get("SMS_TEMPLATE_CODE", ""),
+        sms_daily_limit=_int("SMS_DAILY_LIMIT", 3),
+        sms_cost_fen=_int("SMS_COST_FEN", 5),
+        sms_timeout=_float("SMS_TIMEOUT", 5.0),
+        reminder_scan_minutes=_int("REMINDER_SCAN_MINUTES", 15),
+        reminder_digest_hour=_int("REMINDER_DIGEST_HOUR", 8),
+        reminder_scan_in_process=_bool(env.get("REMINDER_SCAN_IN_PROCESS"), None),
     )
     for key, value in (overrides or {}).items():
         if hasattr(s, key):
@@ -247,10 +321,17 @@ def _complete(s: Settings, instance_path: str) -> Settings:
         raise ConfigError(f"STORAGE must be local or qiniu, got {s.storage!r}")
     _complete_qiniu(s)
     _complete_wechat(s)
+    _complete_notify(s)
     if not 0 < s.learning_complete_share <= 1:
         raise ConfigError("LEARNING_COMPLETE_SHARE must be a share between 0 (excluded) and 1")
     if not 0 < s.learning_beat_min_gap_s < s.learning_beat_max_gap_s:
         raise ConfigError("LEARNING_BEAT_MIN_GAP_S must be positive and below LEARNING_BEAT_MAX_GAP_S")
+    if not 1 <= s.reminder_scan_minutes <= 1440:
+        raise ConfigError("REMINDER_SCAN_MINUTES must be between 1 and 1440")
+    if not 0 <= s.reminder_digest_hour <= 23:
+        raise ConfigError("REMINDER_DIGEST_HOUR must be an hour of the day, 0 to 23")
+    if s.reminder_scan_in_process is None:
+        s.reminder_scan_in_process = s.app_env == "development" and not s.redis_url
     try:
         s.zone  # noqa: B018 - validates TZ
     except Exception as exc:  # ZoneInfoNotFoundError and ValueError
@@ -280,6 +361,72 @@ def _complete_wechat(s: Settings) -> None:
         raise ConfigError("WECHAT_MINI_APPID and WECHAT_MINI_SECRET are required in production")
     if s.wechat_timeout <= 0:
         raise ConfigError("WECHAT_TIMEOUT must be a positive number of seconds")
+    _complete_wechat_bot(s)
+
+
+SANDBOX_OA_BOT = ("sandbox-oa-token", "SandboxOfficialAccountEncodingAESKey0123456")  # token, 43-char key
+
+
+def _complete_wechat_bot(s: Settings) -> None:
+    if s.wechat_sandbox:
+        s.wechat_oa_token = s.wechat_oa_token or SANDBOX_OA_BOT[0]
+        s.wechat_oa_aes_key = s.wechat_oa_aes_key or SANDBOX_OA_BOT[1]
+        s.wechat_oa_message_mode = s.wechat_oa_message_mode or "plain"
+    s.wechat_oa_message_mode = s.wechat_oa_message_mode or ("safe" if s.wechat_oa_aes_key else "plain")
+    if s.wechat_oa_message_mode not in {"plain", "safe"}:
+        raise ConfigError(f"WECHAT_OA_MESSAGE_MODE must be plain or safe, got {s.wechat_oa_message_mode!r}")
+    if s.wechat_oa_aes_key:
+        try:
+            key = base64.b64decode(s.wechat_oa_aes_key + "=", validate=True)
+            valid = len(s.wechat_oa_aes_key) == 43 and len(key) == 32
+        except ValueError:
+            valid = False
+        if not valid:
+            raise ConfigError("WECHAT_OA_AES_KEY must be the account's 43-character EncodingAESKey")
+    elif s.wechat_oa_message_mode == "safe":
+        raise ConfigError("WECHAT_OA_MESSAGE_MODE=safe requires WECHAT_OA_AES_KEY")
+    if s.wechat_oa_token and (s.wechat_oa_token != s.wechat_oa_token.strip() or not 3 <= len(s.wechat_oa_token) <= 32):
+        raise ConfigError("WECHAT_OA_TOKEN must be 3 to 32 characters (WeChat's rule), without spaces around")
+    if s.wechat_oa_event_coord_sys not in {"wgs84", "gcj02"}:
+        raise ConfigError(f"WECHAT_OA_EVENT_COORD_SYS must be wgs84 or gcj02, got {s.wechat_oa_event_coord_sys!r}")
+    if s.wechat_oa_timestamp_window_s <= 0 or s.wechat_oa_bind_code_minutes <= 0:
+        raise ConfigError("WECHAT_OA_TIMESTAMP_WINDOW_S and WECHAT_OA_BIND_CODE_MINUTES must be positive")
+
+
+SANDBOX_SMS = {
+    "sms_access_key_id": "sandbox-sms-key",
+    "sms_access_key_secret": "sandbox-sms-secret",
+    "sms_sign_name": "党建云",
+    "sms_template_code": "SMS_SANDBOX_001",
+}
+NOTIFY_SEND_TIMEOUT_S = 60  # the send job's RQ timeout (tasks/notifications.py)
+
+
+def _complete_notify(s: Settings) -> None:
+    if s.wechat_sandbox:
+        s.notify_subscribe_template = s.notify_subscribe_template or "SBX_TODO_REMINDER"
+        s.notify_oa_template = s.notify_oa_template or "SBX_OA_TODO_NOTICE"
+    if not NOTIFY_SEND_TIMEOUT_S < s.notify_claim_lease_s <= 540:
+        raise ConfigError(f"NOTIFY_CLAIM_LEASE_S must be above {NOTIFY_SEND_TIMEOUT_S} and at most 540 seconds")
+    s.sms_provider = s.sms_provider or ("none" if s.is_production else "sandbox")
+    if s.sms_provider not in {"sandbox", "aliyun", "none"}:
+        raise ConfigError(f"SMS_PROVIDER must be sandbox, aliyun or none, got {s.sms_provider!r}")
+    if s.sms_provider == "sandbox":
+        if s.is_production:
+            raise ConfigError("SMS_PROVIDER=sandbox cannot be used in production: it sends nothing")
+        for name, value in SANDBOX_SMS.items():
+            setattr(s, name, getattr(s, name) or value)
+        s.sms_api_base = s.sms_api_base or "http://127.0.0.1:5000/_sandbox/sms"
+    elif s.sms_provider == "aliyun":
+        s.sms_api_base = s.sms_api_base or "https://dysmsapi.aliyuncs.com"
+        missing = [n.upper() for n in ("sms_access_key_id", "sms_access_key_secret", "sms_sign_name")]
+        missing += ["SMS_TEMPLATE_CODE"] if not s.sms_template_code else []
+        missing = [n for n in missing if not getattr(s, n.lower())]
+        if missing:
+            raise ConfigError(f"SMS_PROVIDER=aliyun requires {', '.join(missing)}")
+    s.sms_api_base = s.sms_api_base.rstrip("/")
+    if s.sms_daily_limit < 0 or s.sms_cost_fen < 0 or s.sms_timeout <= 0:
+        raise ConfigError("SMS_DAILY_LIMIT and SMS_COST_FEN must not be negative, SMS_TIMEOUT must be positive")
 
 
 QINIU_SANDBOX_BASE = "http://127.0.0.1:5000/_sandbox/qiniu"

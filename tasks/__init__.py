@@ -6,6 +6,7 @@ queue, timeout and retry with `@job`, are safe to run twice, and let exceptions 
 
 from __future__ import annotations
 
+import os
 from functools import wraps
 
 from flask import current_app
@@ -34,8 +35,7 @@ def job(*, queue: str = "default", timeout: int = 600, retry: Retry | None = Non
         def run(*args, **kwargs):
             if get_current_job() is None:
                 return fn(*args, **kwargs)  # in-process: the caller owns the session
-            # In a forked RQ work-horse: never reuse the parent's pooled connections.
-            db.engine.dispose(close=False)
+            _own_pool()
             try:
                 return fn(*args, **kwargs)
             finally:
@@ -45,6 +45,19 @@ def job(*, queue: str = "default", timeout: int = 600, retry: Retry | None = Non
         return run
 
     return decorate
+
+
+_pool_pid: int | None = None
+
+
+def _own_pool() -> None:
+    """In a forked RQ work-horse, never reuse the parent's pooled connections: the first job of each process
+    starts a pool of its own (a forking worker's horse is a new process per job; a non-forking worker keeps its
+    pool from job to job)."""
+    global _pool_pid
+    if _pool_pid != os.getpid():
+        db.engine.dispose(close=False)
+        _pool_pid = os.getpid()
 
 
 def enqueue(fn, *args, job_id: str | None = None):

@@ -25,7 +25,7 @@ REDIS_TEST_DB = int(os.environ.get("TEST_REDIS_DB", "9"))  # parallel local runs
 
 BACKENDS = ["sqlite"] + (["mysql"] if MYSQL_URL else [])
 # Tables whose rows the migrations write (reference data): restored, not left empty, between tests.
-REFERENCE_TABLES = ("meeting_kinds",)
+REFERENCE_TABLES = ("meeting_kinds", "reminder_rules", "point_rules")
 _reference_rows: dict[str, list[dict]] = {}
 
 

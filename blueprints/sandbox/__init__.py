@@ -1,4 +1,4 @@
-"""Local stand-ins for the outside services the platform calls (WeChat, Qiniu; SMS later).
+"""Local stand-ins for the outside services the platform calls (WeChat, Qiniu, SMS).
 
 Each sandbox speaks its service's real HTTP protocol, keeps what it was sent, and can be told to fail the way the
 real service fails, so that adapters are tested over real HTTP and the demo runs offline. Sandboxes are mounted
@@ -101,12 +101,18 @@ def control_error(field_name: str):
 
 def register_sandboxes(app) -> None:
     from blueprints.sandbox.qiniu import bp as qiniu_bp
+    from blueprints.sandbox.sms import bp as sms_bp
     from blueprints.sandbox.wechat import bp as wechat_bp
 
     if app.config["SETTINGS"].wechat_sandbox:
+        from blueprints.sandbox.official_account import bp as official_account_bp
+
         app.register_blueprint(wechat_bp)
+        app.register_blueprint(official_account_bp)  # plays WeChat's server towards the bot
     if app.config["SETTINGS"].qiniu_sandbox:
         app.register_blueprint(qiniu_bp)
+    if app.config["SETTINGS"].sms_provider == "sandbox":
+        app.register_blueprint(sms_bp)
 
 
 def json_body() -> dict:

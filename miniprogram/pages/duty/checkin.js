@@ -13,6 +13,7 @@ const { isoLocal } = require('../../utils/format')
 const labels = require('../../utils/duty-labels')
 const geo = require('../../utils/duty-geo')
 const queue = require('../../utils/duty-queue')
+const subscribe = require('../../utils/subscribe')
 
 const QUIET = { showError: false }
 const toast = (title, icon) => dialog.toast(title, icon, 2500)
@@ -283,6 +284,8 @@ Page({
       if (this.data.requestId) this.setData({ requestId: null }) // the photo check is answered
       toast(`已${verdict.kindLabel}：${verdict.resultLabel}`)
       await this.load()
+      // A natural moment to top up WeChat reminder credits (never rejects, asks at most every few hours).
+      await subscribe.offerSubscribe({ reason: '开启后，值班提醒、拍照核验将通过微信提醒你。' })
     } else if (outcome.status === 'pending' || outcome.status === 'failed') {
       toast(outcome.message)
     }

@@ -6,6 +6,7 @@ const request = require('../../utils/request')
 const dialog = require('../../utils/dialog')
 const { confirm } = dialog
 const uploadQueue = require('../../utils/upload-queue')
+const subscribe = require('../../utils/subscribe')
 const { getPosition } = require('../../utils/location')
 const { isoLocal } = require('../../utils/format')
 const labels = require('../../utils/meeting-labels')
@@ -212,6 +213,7 @@ Page({
       toast('未能获取位置，照片将不带位置上传')
     }
     this.capturing = true
+    let uploaded = false
     try {
       const item = await uploadQueue.add(
         Object.assign({ meeting_id: this.data.id, tempFilePath, taken_at: takenAt, purpose }, position)
@@ -223,6 +225,7 @@ Page({
       if (!left) {
         toast('照片已上传', 'success')
         await this.load()
+        uploaded = true
       } else if (left.status === 'failed') {
         toast(left.last_error)
       } else {
@@ -231,6 +234,8 @@ Page({
     } finally {
       this.capturing = false
     }
+    // A natural moment to top up WeChat reminders (at most every few hours, only when running low).
+    if (uploaded) await subscribe.offerSubscribe({ reason: '开启后，会议待办、审核结果将通过微信提醒你。' })
   },
 
   async onFlushQueue() {

@@ -1,0 +1,526 @@
+"""The compliance scan: over the whole city, opens the reminders that are due, closes those whose evidence arrived,
+and tells people — one notification per recipient and kind of notice, and one daily digest per department admin.
+
+Who is told at each stage (the rules, services.reminder_rules, say when):
+- meetings (per kind and kind period, read from the tallies of services.meeting_tallies): REMIND the branch
+  secretary before the period ends; OVERDUE once it ended without enough meetings held — the secretary, and the
+  branch's department (the nearest committee above it at township level or higher) in its digest; ESCALATE after
+  the further delay — the department above that one, in its digest;
+- duty (a rostered cadre without a check-in on the day, as the duty board counts absence): OVERDUE the cadre after
+  the shift's end; ESCALATE the village's department, in its digest;
+- learning (a compulsory course not completed): REMIND the member before the deadline (OVERDUE the member after
+  it, when the rule sets hours).
+
+Every row carries a unique key (subject, organisation or person, kind/assignment/course, period, stage) and is
+inserted with ON CONFLICT DO NOTHING / ON DUPLICATE KEY UPDATE (no-op), so reruns and concurrent scans open
+nothing twice. Reads go in keyset pages (a few thousand rows at a time): memory does not grow with the tree.
+Writes: reminders (insert, update), notifications (through services.notifications.post / cancel), flush only;
+the caller commits, then enqueues the sends of `ScanResult.notification_ids`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import and_, case, exists, func, literal, or_, select
+from sqlalchemy.dialects import mysql, sqlite
+from sqlalchemy.orm import aliased
+
+from models import (
+    AccountStatus,
+    Cadence,
+    CheckinKind,
+    Course,
+    CourseAudience,
+    CourseStatus,
+    CourseTrack,
+    DutyAssignment,
+    DutyCheckin,
+    DutyException,
+    DutyRoster,
+    KindAudience,
+    LearningChannel,
+    Lesson,
+    LessonProgress,
+    MeetingKind,
+    MeetingTally,
+    Member,
+    MemberCategory,
+    Organisation,
+    OrgKind,
+    OrgLevel,
+    PartyStatus,
+    db,
+)
+from models.base import utcnow
+from models.meeting import slot_column
+from models.reminders import Reminder, ReminderRule, ReminderStage, ReminderSubject
+from services import reminders as lifecycle
+from services.meeting_stats import label_of, period_end
+from services.meeting_tallies import slot_of
+from services.meetings import LEADERSHIP_LEVELS
+
+PAGE = 2000
+ORG_WINDOW = 1000  # organisation ids per statement of the meeting pass: at most ~8,000 rows (one per kind)
+GRACE = timedelta(days=3)  # a scheduler outage shorter than this still opens every ended period's stages
+DUTY_DAYS = 3  # duty shifts of today and the two days before are looked at
+DEPARTMENT_KINDS = (OrgKind.COMMITTEE, OrgKind.WORKING_COMMITTEE)
+DEPARTMENT_LEVELS = (OrgLevel.CITY, OrgLevel.COUNTY, OrgLevel.TOWNSHIP)
+_R = Reminder.__table__
+_T = MeetingTally.__table__
+
+
+@dataclass
+class ScanResult:
+    opened: dict[str, int] = field(default_factory=lambda: {s.value: 0 for s in ReminderSubject})
+    closed: int = 0
+    notified: int = 0
+    digests: int = 0
+    notification_ids: list[int] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        return {"opened": self.opened, "closed": self.closed, "notified": self.notified, "digests": self.digests}
+
+
+def _zone():
+    return current_app.config["SETTINGS"].zone
+
+
+def run_scan(now: datetime | None = None) -> ScanResult:
+    """One scan as of `now` (default: the current time; tests pass another). Flushes; the caller commits and then
+    enqueues the sends of `notification_ids`."""
+    now = now or utcnow()
+    result = ScanResult()
+    rules = {r.code: r for r in db.session.scalars(select(ReminderRule).where(ReminderRule.enabled.is_(True)))}
+    result.closed = lifecycle.close_with_evidence(now)
+    depts = _departments()
+    result.opened["meeting"] = _insert(_meeting_rows(rules, depts, now))
+    duty = rules.get("duty_missed")
+    result.opened["duty"] = _insert(_duty_rows(duty, depts, now)) if duty else 0
+    learning = rules.get("learning_due")
+    result.opened["learning"] = _insert(_learning_rows(learning, now)) if learning else 0
+    ids = lifecycle.notify_pending(now)
+    result.notified = len(ids)
+    digests = lifecycle.post_digests(now)
+    result.digests = len(digests)
+    result.notification_ids = ids + digests
+    return result
+
+
+# --- writing ----------------------------------------------------------------------------------------------------
+
+
+def _insert(rows) -> int:
+    """Inserts the rows in batches, skipping keys that exist; returns how many were new."""
+    conn = db.session.connection()
+    if conn.dialect.name == "mysql":
+        stmt = mysql.insert(_R)
+        stmt = stmt.on_duplicate_key_update(key=stmt.inserted.key)  # a no-op: the row stays as it is
+    else:
+        stmt = sqlite.insert(_R).on_conflict_do_nothing(index_elements=["key"])
+    new, batch = 0, []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == PAGE:
+            new += _run_batch(conn, stmt, batch)
+            batch = []
+    if batch:
+        new += _run_batch(conn, stmt, batch)
+    return new
+
+
+def _run_batch(conn, stmt, batch) -> int:
+    # The rowcount of a multi-row upsert differs between drivers (MySQL's FOUND_ROWS counts a kept duplicate):
+    # count the keys that exist first, by the unique index.
+    keys = {row["key"] for row in batch}
+    existing = conn.execute(select(func.count()).select_from(_R).where(_R.c.key.in_(keys))).scalar()
+    conn.execute(stmt, batch)
+    return len(keys) - existing
+
+
+def _row(rule, subject, stage, key, org_id, subject_id, period, due_at, title, now, **extra) -> dict:
+    digest_only = stage == ReminderStage.ESCALATE
+    return {
+        "key": key,
+        "rule_id": rule.id,
+        "subject": subject.value,
+        "stage": stage.value,
+        "org_id": org_id,
+        "member_id": extra.get("member_id"),
+        "dept_org_id": extra.get("dept_org_id"),
+        "subject_id": subject_id,
+        "period": period,
+        "year": extra.get("year"),
+        "slot": extra.get("slot"),
+        "day": extra.get("day"),
+        "due_at": due_at,
+        "title": title[:100],
+        "created_at": now,
+        "notified_at": now if digest_only else None,
+    }
+
+
+def keyset_pages(make_stmt, group_index: int):
+    """Runs `make_stmt(after)` (ordered by the group column, then unique) page by page; a page never splits a
+    group unless one group fills it. Yields lists of rows."""
+    after = 0
+    while True:
+        rows = db.session.execute(make_stmt(after).limit(PAGE)).all()
+        if not rows:
+            return
+        full = len(rows) == PAGE
+        if full:
+            tail = rows[-1][group_index]
+            kept = [r for r in rows if r[group_index] != tail]
+            rows = kept or rows
+        yield rows
+        if not full:
+            return
+        after = rows[-1][group_index]
+
+
+def id_windows(make_stmt, max_id: int, width: int = ORG_WINDOW):
+    """Runs `make_stmt(low, high)` over consecutive primary-key windows (low, high] up to `max_id`: each statement
+    reads one range of the key, so the whole pass is linear (a LIMIT page with ORDER BY over a join is sorted again
+    for every page). Yields lists of rows."""
+    for low in range(0, max_id, width):
+        rows = db.session.execute(make_stmt(low, low + width)).all()
+        if rows:
+            yield rows
+
+
+# --- departments --------------------------------------------------------------------------------------------------
+
+
+def _departments() -> frozenset[int]:
+    """Ids of the organisations a department can administer (committees at township level and up): a few hundred
+    in a city, the only per-tree set the scan holds."""
+    o = Organisation
+    stmt = select(o.id).where(o.active.is_(True), o.kind.in_(DEPARTMENT_KINDS), o.level.in_(DEPARTMENT_LEVELS))
+    return frozenset(db.session.scalars(stmt))
+
+
+def departments_above(path: str, depts: frozenset[int]) -> list[int]:
+    """The departments above an organisation (itself excluded), nearest first."""
+    ids = [int(p) for p in path.strip("/").split("/") if p]
+    return [i for i in reversed(ids[:-1]) if i in depts]
+
+
+# --- meetings -------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidate:
+    kind: MeetingKind
+    rule: ReminderRule
+    label: str
+    stage: ReminderStage
+    due_at: datetime
+
+    @property
+    def slot(self) -> tuple[int, int]:
+        return slot_of(self.label)
+
+
+def _previous(cadence: Cadence, label: str) -> str:
+    year, slot = slot_of(label)
+    if cadence == Cadence.YEAR:
+        return str(year - 1)
+    if cadence == Cadence.QUARTER:
+        return f"{year}Q{slot - 1}" if slot > 1 else f"{year - 1}Q4"
+    return f"{year}-{slot - 1:02d}" if slot > 1 else f"{year - 1}-12"
+
+
+def period_text(label: str) -> str:
+    year, slot = slot_of(label)
+    if len(label) == 4:
+        return f"{year}年度"
+    return f"{year}年第{slot}季度" if "Q" in label else f"{year}年{slot}月"
+
+
+def meeting_candidates(rules: dict[str, ReminderRule], kinds, now: datetime) -> list[Candidate]:
+    """The (kind, kind period, stage) due as of `now`: REMIND for the running period once within the rule's days;
+    OVERDUE and ESCALATE for ended periods once their hours have passed (the last ended period always, earlier ones
+    while their latest stage is younger than GRACE)."""
+    local = now.astimezone(_zone())
+    out = []
+    for kind in kinds:
+        rule = rules.get(f"meeting_{kind.cadence.value}")
+        if rule is None:
+            continue
+        label = label_of(kind.cadence, local.year, local.month)
+        end = period_end(label).astimezone(UTC)
+        if rule.remind_days_before is not None and end - timedelta(days=rule.remind_days_before) <= now:
+            out.append(Candidate(kind, rule, label, ReminderStage.REMIND, end))
+        stages = [
+            (stage, hours)
+            for stage, hours in (
+                (ReminderStage.OVERDUE, rule.overdue_after_hours),
+                (ReminderStage.ESCALATE, rule.escalate_after_hours),
+            )
+            if hours is not None
+        ]
+        latest = max((h for _s, h in stages), default=0)
+        label = _previous(kind.cadence, label)
+        first = True
+        while stages:
+            end = period_end(label).astimezone(UTC)
+            if not first and end + timedelta(hours=latest) + GRACE < now:
+                break
+            out += [Candidate(kind, rule, label, s, end) for s, h in stages if end + timedelta(hours=h) <= now]
+            label, first = _previous(kind.cadence, label), False
+    return out
+
+
+def _audience(o):
+    return case(
+        (o.kind.in_((OrgKind.BRANCH, OrgKind.JOINT_BRANCH)), literal(KindAudience.BRANCH.value)),
+        (o.level.in_(LEADERSHIP_LEVELS), literal(KindAudience.LEADERSHIP.value)),
+        else_=None,
+    )
+
+
+def _meeting_rows(rules, depts, now):
+    kinds = db.session.scalars(select(MeetingKind).where(MeetingKind.active.is_(True)).order_by(MeetingKind.id)).all()
+    by_year: dict[int, list[Candidate]] = defaultdict(list)
+    for c in meeting_candidates(rules, kinds, now):
+        by_year[c.slot[0]].append(c)
+    for year, cands in sorted(by_year.items()):
+        yield from _meeting_rows_of_year(year, cands, depts, now)
+
+
+def _meeting_rows_of_year(year: int, cands: list[Candidate], depts, now):
+    """One statement (in pages) per tally year: active organisations joined to the kinds they hold and their tally
+    of the year (none: nothing held), where some candidate period is short."""
+    o, k = Organisation, MeetingKind
+    slots = sorted({c.slot[1] for c in cands})
+    held = {s: func.coalesce(_T.c[slot_column("held", s)], 0) for s in slots}
+    # A candidate is wanted when the kind period is short and its stage's reminder does not exist yet: a rerun
+    # reads (almost) nothing.
+    short = or_(
+        *(
+            and_(k.id == c.kind.id, held[c.slot[1]] < c.kind.times_per_period, ~_exists(o.id, k.id, c.label, c.stage))
+            for c in cands
+        )
+    )
+    kind_ids = sorted({c.kind.id for c in cands})
+
+    def stmt(low, high):
+        return (
+            select(o.id, o.path, k.id, *(held[s] for s in slots))
+            .select_from(o)
+            .join(k, and_(k.id.in_(kind_ids), k.audience == _audience(o)))
+            .outerjoin(_T, and_(_T.c.org_id == o.id, _T.c.kind_id == k.id, _T.c.year == year))
+            .where(o.active.is_(True), o.id > low, o.id <= high, short)
+        )
+
+    by_kind = defaultdict(list)
+    for c in cands:
+        by_kind[c.kind.id].append(c)
+    for page in id_windows(stmt, db.session.scalar(select(func.max(o.id))) or 0):
+        for org_id, path, kind_id, *counts in page:
+            got = dict(zip(slots, counts, strict=True))
+            above = None
+            for c in by_kind[kind_id]:
+                if got[c.slot[1]] >= c.kind.times_per_period:
+                    continue
+                above = above if above is not None else departments_above(path, depts)
+                dept = _stage_dept(c.stage, above)
+                if dept is False:
+                    continue
+                yield _row(
+                    c.rule,
+                    ReminderSubject.MEETING,
+                    c.stage,
+                    f"meeting:{org_id}:{kind_id}:{c.label}:{c.stage.value}",
+                    org_id,
+                    kind_id,
+                    c.label,
+                    c.due_at,
+                    f"{c.kind.name}（{period_text(c.label)}）",
+                    now,
+                    dept_org_id=dept,
+                    year=year,
+                    slot=c.slot[1],
+                )
+
+
+def _exists(org_id, subject_id, period, stage: ReminderStage, member_id=None):
+    """EXISTS the reminder of this identity (one probe of ix_reminders_identity)."""
+    r = Reminder
+    where = [r.org_id == org_id, r.subject_id == subject_id, r.period == period, r.stage == stage]
+    if member_id is not None:
+        where.append(r.member_id == member_id)
+    return exists().where(*where)
+
+
+def _stage_dept(stage: ReminderStage, above: list[int]):
+    """The department alerted at a stage: None (nobody), an id, or False when the stage has nobody to reach."""
+    if stage == ReminderStage.REMIND:
+        return None
+    if stage == ReminderStage.OVERDUE:
+        return above[0] if above else None
+    return above[1] if len(above) > 1 else False
+
+
+# --- duty -----------------------------------------------------------------------------------------------------------
+
+
+def _duty_rows(rule: ReminderRule, depts, now):
+    """Rostered cadres without any check-in on one of the last DUTY_DAYS days, after their shift ended."""
+    if rule.overdue_after_hours is None and rule.escalate_after_hours is None:
+        return
+    zone = _zone()
+    today = now.astimezone(zone).date()
+    for back in range(DUTY_DAYS - 1, -1, -1):
+        yield from _duty_rows_of_day(rule, today - timedelta(days=back), depts, now, zone)
+
+
+def _duty_rows_of_day(rule, day: date, depts, now, zone):
+    a, r, o = DutyAssignment, DutyRoster, Organisation
+    on_leave = exists().where(
+        DutyException.assignment_id == a.id, DutyException.starts_on <= day, DutyException.ends_on >= day
+    )
+    checked_in = exists().where(
+        DutyCheckin.member_id == a.member_id,
+        DutyCheckin.org_id == a.org_id,
+        DutyCheckin.duty_date == day,
+        DutyCheckin.kind == CheckinKind.CHECKIN,
+    )
+
+    stages = [
+        (ReminderStage.OVERDUE, rule.overdue_after_hours),
+        (ReminderStage.ESCALATE, rule.escalate_after_hours),
+    ]
+    last_stage = [stage for stage, hours in stages if hours is not None][-1]
+    done = _exists(a.org_id, a.id, day.isoformat(), last_stage)  # every stage of this shift is open already
+
+    def stmt(after):
+        return (
+            select(a.id, a.member_id, a.org_id, o.path, o.name, r.ends_at)
+            .join(r, and_(r.assignment_id == a.id, r.weekday == day.weekday()))
+            .join(o, and_(o.id == a.org_id, o.active.is_(True)))
+            .where(
+                a.id > after,
+                a.starts_on <= day,
+                or_(a.ends_on.is_(None), a.ends_on >= day),
+                ~on_leave,
+                ~checked_in,
+                ~done,
+            )
+            .order_by(a.id)
+        )
+
+    for page in keyset_pages(stmt, 0):
+        for assignment_id, member_id, org_id, path, org_name, ends_at in page:
+            shift_end = datetime.combine(day, ends_at, tzinfo=zone).astimezone(UTC)
+            for stage, hours in stages:
+                if hours is None or shift_end + timedelta(hours=hours) > now:
+                    continue
+                above = departments_above(path, depts)
+                dept = above[0] if stage == ReminderStage.ESCALATE and above else None
+                if stage == ReminderStage.ESCALATE and dept is None:
+                    continue
+                yield _row(
+                    rule,
+                    ReminderSubject.DUTY,
+                    stage,
+                    f"duty:{member_id}:{org_id}:{day.isoformat()}:{stage.value}",
+                    org_id,
+                    assignment_id,
+                    day.isoformat(),
+                    shift_end,
+                    f"{org_name} {day.month}月{day.day}日值班未签到",
+                    now,
+                    member_id=member_id,
+                    dept_org_id=dept,
+                    day=day,
+                )
+
+
+# --- learning -------------------------------------------------------------------------------------------------------
+
+
+def _learning_rows(rule: ReminderRule, now: datetime):
+    """Members meant to take a compulsory course (its audiences, as services.learning_content decides) who have
+    not completed every lesson: REMIND within the rule's days before the deadline, OVERDUE after it."""
+    stages = []
+    if rule.remind_days_before is not None:
+        stages.append((ReminderStage.REMIND, now, now + timedelta(days=rule.remind_days_before)))
+    if rule.overdue_after_hours is not None:
+        since = now - timedelta(hours=rule.overdue_after_hours)
+        stages.append((ReminderStage.OVERDUE, since - GRACE, since))
+    for stage, low, high in stages:
+        for course_id, title, deadline in _courses_due(now, low, high, stage == ReminderStage.REMIND):
+            yield from _learners(rule, stage, course_id, title, deadline, now)
+
+
+def _courses_due(now: datetime, low: datetime, high: datetime, strictly_after: bool):
+    c, ch = Course, LearningChannel
+    local_today = now.astimezone(_zone()).date()
+    after = c.deadline > low if strictly_after else c.deadline >= low
+    stmt = (
+        select(c.id, c.title, c.deadline)
+        .join(ch, ch.id == c.channel_id)
+        .where(
+            c.track == CourseTrack.COMPULSORY,
+            c.status == CourseStatus.PUBLISHED,
+            ch.active.is_(True),
+            or_(ch.starts_on.is_(None), ch.starts_on <= local_today),
+            after,
+            c.deadline <= high,
+        )
+        .order_by(c.id)
+    )
+    return db.session.execute(stmt).all()
+
+
+def _learners(rule, stage, course_id: int, title: str, deadline: datetime, now: datetime):
+    m, mo, ao, a = Member, Organisation, aliased(Organisation), CourseAudience
+    category = or_(
+        a.category.is_(None),
+        and_(a.category == MemberCategory.FULL, m.party_status == PartyStatus.FULL),
+        and_(a.category == MemberCategory.PROBATIONARY, m.party_status == PartyStatus.PROBATIONARY),
+        and_(a.category == MemberCategory.FLOATING, m.is_floating.is_(True)),
+    )
+    meant = exists().where(a.course_id == course_id, ao.id == a.org_id, mo.path.like(ao.path + "%"), category)
+    lessons = select(func.count(Lesson.id)).where(Lesson.course_id == course_id).scalar_subquery()
+    done = (
+        select(func.count(LessonProgress.id))
+        .where(
+            LessonProgress.course_id == course_id,
+            LessonProgress.member_id == m.id,
+            LessonProgress.completed_at.isnot(None),
+        )
+        .scalar_subquery()
+    )
+
+    label = deadline.astimezone(_zone()).date().isoformat()
+    opened = _exists(m.org_id, course_id, label, stage, member_id=m.id)
+
+    def stmt(after):
+        return (
+            select(m.id, m.org_id)
+            .join(mo, mo.id == m.org_id)
+            .where(m.id > after, m.status == AccountStatus.ACTIVE, meant, done < lessons, ~opened)
+            .order_by(m.id)
+        )
+
+    for page in keyset_pages(stmt, 0):
+        for member_id, org_id in page:
+            yield _row(
+                rule,
+                ReminderSubject.LEARNING,
+                stage,
+                f"learning:{member_id}:{course_id}:{stage.value}",
+                org_id,
+                course_id,
+                label,
+                deadline,
+                f"必修课程：{title}",
+                now,
+                member_id=member_id,
+            )

@@ -1,0 +1,414 @@
+"""Reminders after the scan opened them: closing on evidence, telling people (one notification per recipient and
+kind of notice, one daily digest per department admin), the lists the API shows, and departments' urges (督办).
+
+Notifications go through services.notifications (`post` records one, unique by key; `cancel` withdraws unsent
+ones); everything here flushes, the caller commits and then enqueues the sends.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import and_, case, exists, func, select, update
+from sqlalchemy.dialects import mysql, sqlite
+
+from models import (
+    AccountStatus,
+    CheckinKind,
+    DutyCheckin,
+    Lesson,
+    LessonProgress,
+    MeetingKind,
+    MeetingTally,
+    Member,
+    Organisation,
+    Role,
+    db,
+)
+from models.meeting import SLOTS, slot_column
+from models.reminders import OrgUrge, Reminder, ReminderStage, ReminderSubject
+from services import audit
+from services.authz import Actor, covers, subtree_clause
+from services.errors import Forbidden, NotFound
+from services.listing import Page, paginate
+
+PAGE = 2000
+LISTED = 3  # reminder titles named in one notification's body
+_R = Reminder.__table__
+_T = MeetingTally.__table__
+
+
+def _notifications():
+    from services import notifications  # the delivery side; imported late so the scan module loads without it
+
+    return notifications
+
+
+def _zone():
+    return current_app.config["SETTINGS"].zone
+
+
+def _local(dt: datetime) -> datetime:
+    return dt.astimezone(_zone())
+
+
+# --- closing --------------------------------------------------------------------------------------------------------
+
+
+def _meeting_evidence():
+    r, k = Reminder, MeetingKind
+    held = case({s: _T.c[slot_column("held", s)] for s in range(1, SLOTS + 1)}, value=r.slot, else_=0)
+    return (
+        select(r.id, r.notification_key)
+        .join(_T, and_(_T.c.org_id == r.org_id, _T.c.kind_id == r.subject_id, _T.c.year == r.year))
+        .join(k, k.id == r.subject_id)
+        .where(r.closed_at.is_(None), r.subject == ReminderSubject.MEETING, held >= k.times_per_period)
+    )
+
+
+def _duty_evidence():
+    r, c = Reminder, DutyCheckin
+    checked_in = exists().where(
+        c.member_id == r.member_id, c.org_id == r.org_id, c.duty_date == r.day, c.kind == CheckinKind.CHECKIN
+    )
+    return select(r.id, r.notification_key).where(r.closed_at.is_(None), r.subject == ReminderSubject.DUTY, checked_in)
+
+
+def _learning_evidence():
+    r, p = Reminder, LessonProgress
+    lessons = select(func.count(Lesson.id)).where(Lesson.course_id == r.subject_id).scalar_subquery()
+    done = (
+        select(func.count(p.id))
+        .where(p.course_id == r.subject_id, p.member_id == r.member_id, p.completed_at.isnot(None))
+        .scalar_subquery()
+    )
+    return select(r.id, r.notification_key).where(
+        r.closed_at.is_(None), r.subject == ReminderSubject.LEARNING, done >= lessons
+    )
+
+
+def close_with_evidence(now: datetime) -> int:
+    """Closes the open reminders whose evidence arrived (a meeting held for the period, a check-in on the day, every
+    lesson completed) and cancels the notifications that carried only closed reminders and are still unsent.
+    Returns how many closed. One grouped statement per subject: only what arrived since the last scan matches."""
+    closed, keys = 0, set()
+    for stmt in (_meeting_evidence(), _duty_evidence(), _learning_evidence()):
+        rows = db.session.execute(stmt).all()
+        for i in range(0, len(rows), PAGE):
+            batch = rows[i : i + PAGE]
+            db.session.execute(
+                update(_R)
+                .where(_R.c.id.in_([rid for rid, _key in batch]))
+                .values(closed_at=now, close_reason="evidence")
+            )
+            keys.update(key for _rid, key in batch if key)
+        closed += len(rows)
+    if keys:
+        still = select(Reminder.notification_key).where(
+            Reminder.notification_key.in_(keys), Reminder.closed_at.is_(None)
+        )
+        done = keys - set(db.session.scalars(still))
+        if done:
+            _notifications().cancel(sorted(done))
+    return closed
+
+
+# --- telling people ---------------------------------------------------------------------------------------------
+
+
+def _secretary_of(o=Organisation):
+    """The organisation's secretary: the appointed one, else its lowest-numbered active member with the role."""
+    m = Member
+    fallback = (
+        select(func.min(m.id))
+        .where(m.org_id == o.id, m.role == Role.SECRETARY, m.status == AccountStatus.ACTIVE)
+        .scalar_subquery()
+    )
+    return func.coalesce(o.secretary_id, fallback)
+
+
+def _pending(subject_clause, group_column):
+    r = Reminder
+
+    def stmt(after):
+        return (
+            select(group_column, r.id, r.subject, r.stage, r.title, r.due_at, r.org_id)
+            .where(r.notified_at.is_(None), r.closed_at.is_(None), subject_clause, group_column > after)
+            .order_by(group_column, r.id)
+        )
+
+    return stmt
+
+
+def notify_pending(now: datetime) -> list[int]:
+    """Posts one notification per recipient and kind of notice for the reminders not yet dealt with, and marks
+    them (notified_at, notification_key). Meeting reminders go to the branch's secretary; duty and learning
+    reminders to their person. Returns the ids of the notifications posted."""
+    from services.reminder_scan import keyset_pages
+
+    posted: list[int] = []
+    r = Reminder
+    waiting = select(r.id).where(r.notified_at.is_(None), r.closed_at.is_(None)).limit(1)
+    if db.session.scalar(waiting) is None:
+        return posted  # the usual rerun: one probe of ix_reminders_pending instead of two ordered scans
+    meeting = _pending(r.subject == ReminderSubject.MEETING, r.org_id)
+    for page in keyset_pages(meeting, 0):
+        orgs = _org_recipients({row.org_id for row in page})
+        _notify_groups(page, lambda row, o=orgs: o.get(row.org_id, (None, None)), now, posted)
+    personal = _pending(r.subject.in_((ReminderSubject.DUTY, ReminderSubject.LEARNING)), r.member_id)
+    for page in keyset_pages(personal, 0):
+        names = _org_recipients({row.org_id for row in page})
+        _notify_groups(page, lambda row, n=names: (row[0], n.get(row.org_id, (None, None))[1]), now, posted)
+    return posted
+
+
+def _org_recipients(org_ids) -> dict[int, tuple[int | None, str]]:
+    o = Organisation
+    rows = db.session.execute(select(o.id, _secretary_of(o), o.name).where(o.id.in_(sorted(org_ids))))
+    return {org_id: (secretary, name) for org_id, secretary, name in rows}
+
+
+def _notify_groups(rows, recipient_of, now: datetime, posted: list[int]) -> None:
+    groups: dict[tuple, list] = defaultdict(list)
+    for row in rows:
+        member_id, org_name = recipient_of(row)
+        groups[(member_id, _category(row.subject, row.stage), org_name)].append(row)
+    messages, marks = [], []
+    for (member_id, category, org_name), items in groups.items():
+        key = None
+        if member_id is not None:
+            key = f"reminder:{items[0].id}"
+            title, body, page = _message(category, org_name, items)
+            due = min(i.due_at for i in items)
+            messages.append(
+                {"member_id": member_id, "key": key, "category": category, "title": title, "body": body}
+                | {"page": page, "due_at": due, "org_name": org_name}
+            )
+        marks += [(i.id, key) for i in items]
+    posted += post_many(messages, now)
+    # One UPDATE per 500 reminders (the drivers run an executemany of UPDATEs row by row).
+    for start in range(0, len(marks), 500):
+        chunk = marks[start : start + 500]
+        keys = {rid: key for rid, key in chunk if key is not None}
+        key_of = case(keys, value=_R.c.id, else_=None) if keys else None
+        db.session.execute(
+            update(_R).where(_R.c.id.in_([rid for rid, _key in chunk])).values(notified_at=now, notification_key=key_of)
+        )
+
+
+def post_many(messages: list[dict], now: datetime) -> list[int]:
+    """services.notifications.post for many messages at once (a scan at a period's end posts thousands; one
+    post() is four round trips): the same checks and row, one multi-row insert that skips existing keys, then one
+    read of the new ids. Returns the ids of the notifications that are new, like post() returning None for the rest."""
+    from models.notifications import Notification, NotificationStatus
+
+    notifications = _notifications()
+    if not messages:
+        return []
+    for m in messages:
+        if m["category"] not in notifications.CATEGORIES:
+            raise ValueError(f"unknown notification category {m['category']!r}")
+    table = Notification.__table__
+    keys = [m["key"] for m in messages]
+    existing = set(db.session.scalars(select(Notification.key).where(Notification.key.in_(keys))))
+    rows = [
+        m
+        | {
+            "title": m["title"][: notifications.TITLE_LENGTH],
+            "org_name": (m["org_name"] or None) and m["org_name"][:100],
+            "status": NotificationStatus.PENDING.value,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for m in messages
+        if m["key"] not in existing
+    ]
+    if not rows:
+        return []
+    conn = db.session.connection()
+    if conn.dialect.name == "mysql":
+        stmt = mysql.insert(table)
+        stmt = stmt.on_duplicate_key_update(key=stmt.inserted.key)  # a key raced in meanwhile: keep that row
+    else:
+        stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=["key"])
+    conn.execute(stmt, rows)
+    new_keys = [r["key"] for r in rows]
+    return sorted(db.session.scalars(select(Notification.id).where(Notification.key.in_(new_keys))))
+
+
+def _category(subject: ReminderSubject, stage: ReminderStage) -> str:
+    if subject == ReminderSubject.MEETING:
+        return "meeting_due" if stage == ReminderStage.REMIND else "meeting_overdue"
+    return "duty_missed" if subject == ReminderSubject.DUTY else "learning_due"
+
+
+def _titles(items) -> str:
+    names = "、".join(i.title for i in items[:LISTED])
+    return names + (f"等{len(items)}项" if len(items) > LISTED else "")
+
+
+def _message(category: str, org_name: str | None, items) -> tuple[str, str, str]:
+    last_day = _local(min(i.due_at for i in items) - timedelta(seconds=1))
+    org_id = items[0].org_id
+    if category == "meeting_due":
+        body = f"{org_name}：{_titles(items)}尚未开展，请于{last_day.month}月{last_day.day}日前完成并上传记录。"
+        return "组织生活即将到期", body, f"/pages/meetings/meetings?org_id={org_id}"
+    if category == "meeting_overdue":
+        body = f"{org_name}：{_titles(items)}未按期开展，已通报上级组织部门，请尽快补开并上传记录。"
+        return "组织生活已逾期", body, f"/pages/meetings/meetings?org_id={org_id}"
+    if category == "duty_missed":
+        return "值班未签到", f"{_titles(items)}。如已在岗请及时签到或向组织部门说明。", "/pages/duty/checkin"
+    due = _local(items[0].due_at)
+    late = items[0].stage != ReminderStage.REMIND
+    body = f"{_titles(items)}，完成期限{due.month}月{due.day}日{due:%H:%M}，请尽快完成学习。"
+    return ("必修课程已逾期" if late else "必修课程即将截止"), body, "/pages/learning/home"
+
+
+def post_digests(now: datetime) -> list[int]:
+    """Once per business day, at the first scan from REMINDER_DIGEST_HOUR on: one digest per department admin of
+    the alerts addressed to the department (organisations overdue, escalated ones, absent cadres), by count. An
+    admin whose department has none gets nothing. Returns the ids of the notifications posted."""
+    from models.notifications import Notification
+
+    local = _local(now)
+    if local.hour < current_app.config["SETTINGS"].reminder_digest_hour:
+        return []
+    m, r = Member, Reminder
+    admins = db.session.execute(
+        select(m.id, m.managed_org_id)
+        .where(m.role == Role.DEPT_ADMIN, m.status == AccountStatus.ACTIVE, m.managed_org_id.isnot(None))
+        .order_by(m.id)
+    ).all()
+    keys = {admin_id: f"digest:{admin_id}:{local.date().isoformat()}" for admin_id, _dept in admins}
+    sent = set(db.session.scalars(select(Notification.key).where(Notification.key.in_(list(keys.values())))))
+    admins = [(admin_id, dept_id) for admin_id, dept_id in admins if keys[admin_id] not in sent]
+    if not admins:
+        return []  # every scan of the day after the first: no grouping at all
+    counts = db.session.execute(
+        select(r.dept_org_id, r.subject, func.count(func.distinct(r.org_id)), func.count(func.distinct(r.member_id)))
+        .where(r.closed_at.is_(None), r.dept_org_id.isnot(None))
+        .group_by(r.dept_org_id, r.subject)
+    ).all()
+    per_dept: dict[int, dict[str, int]] = defaultdict(dict)
+    for dept_id, subject, orgs, people in counts:
+        per_dept[dept_id][ReminderSubject(subject).value] = people if subject == ReminderSubject.DUTY else orgs
+    posted = []
+    for admin_id, dept_id in admins:
+        n = per_dept.get(dept_id)
+        if not n:
+            continue
+        parts = []
+        if n.get("meeting"):
+            parts.append(f"{n['meeting']}个组织未按期开展组织生活")
+        if n.get("duty"):
+            parts.append(f"{n['duty']}名驻村干部值班未签到")
+        body = f"截至{local.month}月{local.day}日{local:%H:%M}，下级" + "，".join(parts) + "。请查看逾期清单并督办。"
+        nid = _notifications().post(
+            admin_id,
+            key=keys[admin_id],
+            category="digest",
+            title="组织生活与值班情况日报",
+            body=body,
+            page=f"/pages/reminders/overdue?org_id={dept_id}",
+        )
+        if nid is not None:
+            posted.append(nid)
+    return posted
+
+
+# --- lists ------------------------------------------------------------------------------------------------------
+
+
+def list_mine(actor: Actor, status: str, page: int, per_page: int) -> Page:
+    """The actor's own reminders (as cadre or learner) and, for a secretary, its branch's meeting reminders."""
+    me, r = actor.member, Reminder
+    if me is None:
+        raise NotFound("党员不存在")
+    mine = r.member_id == me.id
+    is_secretary = actor.role == Role.SECRETARY or me.org.secretary_id == me.id
+    if is_secretary:
+        mine = mine | and_(r.member_id.is_(None), r.org_id == me.org_id)
+    state = r.closed_at.is_(None) if status == "open" else r.closed_at.isnot(None)
+    return paginate(select(r).where(mine, state).order_by(r.id.desc()), page, per_page)
+
+
+def department_root(actor: Actor, org_id: int | None) -> Organisation:
+    """The organisation whose subtree a department reads: its own root by default; 404 outside its scope or for
+    anyone but a department or the operator."""
+    if not (actor.is_super or actor.role == Role.DEPT_ADMIN):
+        raise NotFound("组织不存在")
+    org = actor.scope_root() if org_id is None else db.session.get(Organisation, org_id)
+    if org is None and actor.is_super:
+        org = db.session.scalar(select(Organisation).where(Organisation.parent_id.is_(None)).order_by(Organisation.id))
+    if org is None or not covers(actor, org):
+        raise NotFound("组织不存在")
+    return org
+
+
+def list_overdue(actor: Actor, org_id: int | None, subject: str | None, page: int, per_page: int) -> tuple:
+    """Open OVERDUE reminders of the subtree (organisations behind, cadres absent), newest first, and the set of
+    their ids already escalated."""
+    root, r = department_root(actor, org_id), Reminder
+    stmt = (
+        select(r)
+        .join(Organisation, Organisation.id == r.org_id)
+        .where(subtree_clause(root), r.closed_at.is_(None), r.stage == ReminderStage.OVERDUE)
+        .order_by(r.id.desc())
+    )
+    if subject:
+        stmt = stmt.where(r.subject == ReminderSubject(subject))
+    result = paginate(stmt, page, per_page)
+    by_key = {rem.key.rsplit(":", 1)[0] + ":escalate": rem.id for rem in result.items}
+    escalated = select(r.key).where(r.key.in_(list(by_key)), r.closed_at.is_(None)) if by_key else None
+    return root, result, {by_key[k] for k in db.session.scalars(escalated)} if by_key else set()
+
+
+# --- urges (督办) ------------------------------------------------------------------------------------------------
+
+
+def _urgeable(actor: Actor, org_id: int) -> Organisation:
+    org = db.session.get(Organisation, org_id)
+    if org is None or not covers(actor, org):
+        raise NotFound("组织不存在")
+    return org
+
+
+def urge_org(actor: Actor, org_id: int, reason: str) -> tuple[OrgUrge, int | None]:
+    """A department urges a subordinate organisation: records who, when and why, and notifies its secretary
+    (posted; the caller commits and enqueues the send). Audited. 404 outside the actor's subtree; 403 for its own
+    organisation or for anyone but a department."""
+    org = _urgeable(actor, org_id)
+    if not (actor.is_super or actor.role == Role.DEPT_ADMIN):
+        raise Forbidden("只有上级组织部门可以督办")
+    root = actor.scope_root()
+    if root is not None and org.id == root.id:
+        raise Forbidden("只能督办下级组织")
+    recipient = db.session.scalar(select(_secretary_of(Organisation)).where(Organisation.id == org.id))
+    urge = OrgUrge(org_id=org.id, urged_by=actor.id, reason=reason, recipient_id=recipient)
+    db.session.add(urge)
+    db.session.flush()
+    nid = None
+    if recipient is not None:
+        urge.notification_key = f"urge:{urge.id}"
+        by = root.name if root is not None else "上级组织部门"
+        nid = _notifications().post(
+            recipient,
+            key=urge.notification_key,
+            category="urge",
+            title="上级督办",
+            body=f"{by}督办{org.name}：{reason}",
+            page=f"/pages/meetings/meetings?org_id={org.id}",
+            org_name=org.name,
+        )
+    audit.record(actor, "org.urge", "organisation", org.id, {"urge_id": urge.id, "notified": recipient is not None})
+    db.session.flush()
+    return urge, nid
+
+
+def list_urges(actor: Actor, org_id: int, page: int, per_page: int) -> Page:
+    """The urges an organisation received, newest first: for its secretary and the departments above it."""
+    org = _urgeable(actor, org_id)
+    stmt = select(OrgUrge).where(OrgUrge.org_id == org.id).order_by(OrgUrge.id.desc())
+    return paginate(stmt, page, per_page)
