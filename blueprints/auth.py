@@ -2,20 +2,37 @@
 
 from __future__ import annotations
 
+import logging
+
 from apiflask import APIBlueprint, fields, validators
 from flask import g, request
 from flask_jwt_extended import get_jwt, jwt_required
 from marshmallow import ValidationError, validates_schema
+from sqlalchemy.exc import SQLAlchemyError
 
 from blueprints.presenters import member_json
 from blueprints.schemas import BaseSchema
 from blueprints.security import current_actor, limiter, login_rate_limit, login_required
 from models import db
 from services import accounts, wechat_accounts
+from services import learning_points as points
 from services.authz import Actor
 from services.errors import AppError
 
 bp = APIBlueprint("auth", __name__, url_prefix="/api/auth", tag="登录与账号")
+log = logging.getLogger(__name__)
+
+
+def _login_point(member_id: int) -> None:
+    """The day's login point, in a transaction of its own after the login's commit: taking the member's lock first,
+    it cannot deadlock with the login's own rows (MariaDB locks a member shared for every row that references it).
+    A failure here is logged and never fails the login."""
+    try:
+        points.login_point(member_id)
+        db.session.commit()
+    except SQLAlchemyError:
+        db.session.rollback()
+        log.exception("login point for member %s not granted", member_id)
 
 
 class LoginIn(BaseSchema):
@@ -71,6 +88,7 @@ def login(json_data):
         raise
     tokens = accounts.start_session(member, request.remote_addr, request.user_agent.string)
     db.session.commit()
+    _login_point(member.id)
     return {**tokens, "member": member_json(Actor(member), member)}
 
 
@@ -79,10 +97,12 @@ def login(json_data):
 @bp.output(TokensOut)
 @bp.doc(summary="用刷新令牌换取新令牌", description="刷新令牌每次使用后作废；重复使用旧令牌会结束整个登录。")
 def refresh():
+    claims = get_jwt()
     try:
-        tokens = accounts.refresh(get_jwt())
+        tokens = accounts.refresh(claims)
     finally:
         db.session.commit()  # a detected reuse revokes the session even though the request fails
+    _login_point(int(claims["sub"]))  # the app reopened on a later day logs in by refreshing
     return tokens
 
 
@@ -118,6 +138,8 @@ def change_password(json_data):
 def wechat_login(json_data):
     member, result = wechat_accounts.login(json_data["code"], request.remote_addr, request.user_agent.string)
     db.session.commit()
+    if member is not None:
+        _login_point(member.id)
     if member is None:
         return {"bound": False, **result}
     return {"bound": True, **result, "member": member_json(Actor(member), member)}

@@ -237,12 +237,17 @@ def get_media(token):
 
 def register_learning(app) -> None:
     """Mounts the learning blueprints and the learning CLI (called from create_app)."""
+    from blueprints.learning_admin import bp as admin_bp
     from blueprints.learning_quiz import bp as quiz_bp
+    from blueprints.learning_stats import bp as stats_bp
     from blueprints.learning_study import bp as study_bp
-    from blueprints.learning_study import flush_command
+    from blueprints.learning_study import flush_command, rollup_command
     from services import learning_due  # noqa: F401 - registers the home page's compulsory-course items
 
     app.register_blueprint(bp)
     app.register_blueprint(study_bp)
     app.register_blueprint(quiz_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(stats_bp)
     app.cli.add_command(flush_command)
+    app.cli.add_command(rollup_command)

@@ -7,6 +7,7 @@ from apiflask import APIBlueprint, fields, validators
 from blueprints.schemas import BaseSchema, PageQuery, iso_local, page_out
 from blueprints.security import current_actor, login_required
 from models import QuestionKind, db
+from models.base import utcnow
 from services import learning_exams as exams
 from services import learning_quiz as quiz
 from services.learning_bank import full_score
@@ -146,9 +147,23 @@ def list_my_exams(query_data):
 
 @bp.get("/exams/<int:exam_id>")
 @login_required
-@bp.doc(summary="测试详情")
+@bp.doc(
+    summary="测试详情",
+    description="同“我的测试”中的一项（本人已用/可用次数、最近一次答题），另含开放时间 opens_at 和"
+    " window：open（可参加）/not_open（尚未开始）/closed（已截止）；不在开放时间内 can_start 为 false。",
+)
 def get_exam(exam_id):
-    return _exam(quiz.get_exam_for(current_actor(), exam_id))
+    actor, now = current_actor(), utcnow()
+    exam = quiz.get_exam_for(actor, exam_id)
+    (standing,) = exams.standings(actor.member, [exam], now)
+    window = quiz.window_state(exam, now)
+    out = _standing(standing)
+    return {
+        **out,
+        "opens_at": iso_local(exam.opens_at),
+        "window": window,
+        "can_start": out["can_start"] and window == "open",
+    }
 
 
 @bp.post("/exams/<int:exam_id>/attempts")

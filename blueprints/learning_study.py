@@ -144,6 +144,9 @@ class LeaderboardQuery(BaseSchema):
     org_id = fields.Integer()
     period = fields.String(load_default="day", validate=validators.OneOf(ranks.PERIODS))
     date = fields.Date()
+    unit = fields.String(validate=validators.OneOf(ranks.UNITS))
+    channel_id = fields.Integer()  # period=campaign: the 主题教育 channel (default: the one running on `date`)
+    limit = fields.Integer(validate=validators.Range(min=1, max=10000))
 
 
 @bp.get("/leaderboard")
@@ -151,7 +154,9 @@ class LeaderboardQuery(BaseSchema):
 @bp.input(LeaderboardQuery, location="query")
 @bp.doc(
     summary="积分排行",
-    description="支部内党员排名；其他组织为各直属下级（含其全部下级）排名。代学积分不计入。默认本人所在组织、今日。",
+    description="支部内党员排名；其他组织为各直属下级（含其全部下级）排名。unit 可选 branches、townships、counties："
+    "范围内全部党支部、乡镇街道或县区排名。period=campaign 为主题教育期间（channel_id，默认当前进行中的）。"
+    "代学积分不计入。默认本人所在组织、今日。",
 )
 def leaderboard(query_data):
     actor = current_actor()
@@ -160,15 +165,27 @@ def leaderboard(query_data):
         query_data.get("org_id") or actor.member.org_id,
         query_data["period"],
         query_data.get("date") or points.business_day(),
+        unit=query_data.get("unit"),
+        channel_id=query_data.get("channel_id"),
+        limit=query_data.get("limit"),
     )
+    channel = board["channel"]
     return {
         "org": {"id": board["org"].id, "name": board["org"].name},
         "kind": board["kind"],
+        "unit": board["unit"],
+        "unit_label": ranks.UNIT_LABELS[board["unit"]],
         "period": board["period"],
         "period_label": ranks.PERIOD_LABELS[board["period"]],
+        "channel": {"id": channel.id, "name": channel.name} if channel else None,
         "from": board["first"].isoformat(),
         "to": board["last"].isoformat(),
-        "items": [{"rank": r.rank, "id": r.id, "name": r.name, "points": r.points} for r in board["rows"]],
+        "total": board["total"],
+        "items": [
+            {"rank": r.rank, "id": r.id, "name": r.name, "points": r.points}
+            | ({"parent_name": r.parent_name} if board["kind"] == "orgs" else {})
+            for r in board["rows"]
+        ],
     }
 
 
@@ -182,3 +199,12 @@ def flush_command() -> None:
     if redis_client() is None:
         raise click.ClickException("REDIS_URL 未设置：没有 Redis 时学习时长直接写入数据库，无需转存")
     click.echo(f"已写入 {flush_study_time()} 批学习记录")
+
+
+@click.command("learning-rollup")
+@with_appcontext
+def rollup_command() -> None:
+    """Rebuilds the leaderboards' rollups from the points ledger (after rows were loaded in bulk)."""
+    member_days, org_days = ranks.rebuild()
+    db.session.commit()
+    click.echo(f"已重建排行汇总：{member_days} 条党员日积分、{org_days} 条组织日积分")

@@ -17,10 +17,12 @@ from datetime import date
 
 from flask import current_app
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from models import Member, PointDaily, PointEntry, PointRule, db
 from models.base import utcnow
 from services import audit
+from services import learning_ranks as ranks
 from services.authz import Action, Actor, get_member_for
 from services.errors import Invalid, NotFound
 from services.listing import Page, paginate
@@ -131,6 +133,7 @@ def grant(
     )
     db.session.add(entry)
     db.session.flush()
+    ranks.record(entry)  # the leaderboards' rollups, in this transaction
     return Grant(allowed, "granted", entry)
 
 
@@ -139,6 +142,27 @@ def daily_login(actor: Actor) -> Grant:
     day = business_day()
     member = actor.member
     return grant(member, "login", unique_key=f"login:{member.id}:{day}", source_type="login", day=day)
+
+
+def login_point(member_id: int) -> Grant:
+    """The day's login point for a member who has just logged in (account or WeChat) or refreshed a token: the same
+    key as `daily_login`, so whichever comes first grants it, once, even under concurrent logins (the grant holds the
+    member's lock). Grants nothing without the rule or with it switched off; the grant runs in a savepoint. Writes
+    the ledger entry and tally (flush only). There are no proxy sessions: proxy study runs in the secretary's own
+    session, whose login point is the secretary's."""
+    member = db.session.get(Member, member_id)
+    if member is None or db.session.scalar(select(PointRule.id).where(PointRule.code == "login")) is None:
+        return Grant(0, "inactive")
+    # The lock first, outside the savepoint: on SQLite a savepoint opens a deferred transaction whose later write
+    # would fail at once (not wait) when another login committed in between. Call it in a transaction that has not
+    # yet written rows referencing the member: MariaDB holds a shared lock on the member for each, and two logins
+    # upgrading theirs would deadlock.
+    serialize_member(member.id)
+    try:
+        with db.session.begin_nested():
+            return daily_login(Actor(member))
+    except IntegrityError:  # a concurrent grant of the same key won: the point exists once
+        return Grant(0, "duplicate")
 
 
 def correct(actor: Actor, entry_id: int, points: int, note: str) -> PointEntry:
@@ -177,6 +201,7 @@ def correct(actor: Actor, entry_id: int, points: int, note: str) -> PointEntry:
     )
     db.session.add(entry)
     db.session.flush()
+    ranks.record(entry)  # the leaderboards' rollups, in this transaction
     audit.record(actor, "learning.points.correct", "point_entry", entry.id, {"corrects": original.id, "points": points})
     return entry
 

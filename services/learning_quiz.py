@@ -3,16 +3,18 @@
 A test draws its questions at random by rule (count per kind and topic) from the bank of its owner organisation and
 the organisations above it. The client receives stems and options only; the answers and explanations come back
 after the attempt is submitted. An attempt has a deadline (start + time limit, plus a small grace for the network);
-a submission after it scores 0 and is marked late. A submission is accepted once: the closing UPDATE only matches an
-open attempt, so a second (or concurrent) one gets 409. Passing a test earns `exam_pass`; a daily quiz earns
-`daily_quiz` per correct answer (caps apply).
+a submission after it scores 0 and is marked late. A test with a window (`opens_at`/`closes_at`) is started only
+inside it, and its closing time caps the deadline (a submission after closes_at + grace is late, as above). A
+submission is accepted once: the closing UPDATE only matches an open attempt, so a second (or concurrent) one gets
+409. Passing a test earns `exam_pass`; a daily quiz earns `daily_quiz` per correct answer (caps apply).
 """
 
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -124,10 +126,36 @@ def get_exam_for(actor: Actor, exam_id: int) -> Exam:
     return exam
 
 
+def window_state(exam: Exam, now: datetime) -> str:
+    """ "not_open" before `opens_at`, "closed" from `closes_at` on, else "open" (either may be unset)."""
+    if exam.opens_at is not None and now < exam.opens_at:
+        return "not_open"
+    if exam.closes_at is not None and now >= exam.closes_at:
+        return "closed"
+    return "open"
+
+
+def check_window(exam: Exam, now: datetime) -> None:
+    """Conflict unless the test's window is open at `now`."""
+    state = window_state(exam, now)
+    if state == "not_open":
+        local = exam.opens_at.astimezone(current_app.config["SETTINGS"].zone).strftime("%Y年%m月%d日 %H:%M")
+        raise Conflict(f"测试尚未开始，{local}开放", code="exam_not_open")
+    if state == "closed":
+        raise Conflict("测试已截止", code="exam_closed")
+
+
+def _deadline(exam: Exam, started_at: datetime) -> datetime:
+    """Start + time limit, or the test's closing time if that comes first."""
+    deadline = started_at + timedelta(seconds=exam.time_limit_s)
+    return min(deadline, exam.closes_at) if exam.closes_at is not None else deadline
+
+
 def start_attempt(actor: Actor, exam: Exam) -> ExamAttempt:
-    """Returns the open attempt if there is one (a retried start), else draws a new one; a daily quiz once a day.
-    Writes the attempt."""
+    """Returns the open attempt if there is one (a retried start), else draws a new one; a daily quiz once a day;
+    only while the test's window is open (409 otherwise). Writes the attempt."""
     now, member = utcnow(), actor.member
+    check_window(exam, now)
     mine = select(ExamAttempt).where(ExamAttempt.exam_id == exam.id, ExamAttempt.member_id == member.id)
     attempts = list(db.session.scalars(mine.order_by(ExamAttempt.attempt_no)))
     open_ = [a for a in attempts if a.submitted_at is None and a.deadline_at > now]
@@ -151,7 +179,7 @@ def start_attempt(actor: Actor, exam: Exam) -> ExamAttempt:
         day=day,
         question_ids=ids,
         started_at=now,
-        deadline_at=now + timedelta(seconds=exam.time_limit_s),
+        deadline_at=_deadline(exam, now),
     )
     try:
         with db.session.begin_nested():
@@ -185,7 +213,9 @@ def submit(actor: Actor, attempt: ExamAttempt, answers: dict[str, list[str]]) ->
     points earned (flush only)."""
     now = utcnow()
     exam = db.session.get(Exam, attempt.exam_id)
-    late = now > attempt.deadline_at + timedelta(seconds=GRACE_S)
+    # The closing time counts even for an attempt started before the test's window was shortened.
+    deadline = min(attempt.deadline_at, exam.closes_at) if exam.closes_at is not None else attempt.deadline_at
+    late = now > deadline + timedelta(seconds=GRACE_S)
     qs = questions_of(attempt)
     given = {str(q.id): sorted(set(answers.get(str(q.id)) or [])) for q in qs}
     correct = [q for q in qs if given[str(q.id)] == sorted(q.answer)]

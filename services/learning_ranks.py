@@ -1,6 +1,16 @@
-"""Leaderboards from the points ledger: members within a branch, or the direct children of an organisation (each with
-its whole subtree) within it, for a day, week or month. Proxy study is left out. An entry counts for the organisation
-the member belonged to when it was earned (`point_entries.org_id`), so a move does not carry old points along.
+"""Leaderboards from the points ledger, read through two rollups of it.
+
+What is ranked (`unit`): the members of a branch; the direct children of an organisation; or every branch,
+township or county within it. An organisation ranks with its whole subtree. Periods: a day, a week (Monday to
+Sunday), a month, or a campaign (a 主题教育 channel's start and end dates). Proxy study is left out. An entry counts
+for the organisation the member belonged to when it was earned (`point_entries.org_id`), so a move does not carry
+old points along.
+
+Why rollups: ranking every branch of the city for a month from the ledger means grouping millions of rows (10 M
+ledger rows: see bench/learning_leaderboard.py). The ledger stays the source of truth; `point_member_days` holds
+points per organisation, day and member, and `point_org_days` per organisation and day, both without proxy study.
+`record` adds each new ledger entry to both in the same transaction (services/learning_points.py calls it), with
+atomic upserts; `rebuild` recomputes them from the ledger after bulk loads (`flask --app app learning-rollup`).
 """
 
 from __future__ import annotations
@@ -8,15 +18,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import and_, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.dialects import mysql, sqlite
 
-from models import AccountStatus, Member, Organisation, PointEntry, db
+from models import AccountStatus, ChannelKind, LearningChannel, Member, Organisation, OrgKind, OrgLevel, PointEntry, db
+from models.learning import PointMemberDay, PointOrgDay, PointOrgMonth
 from services.authz import Actor, get_org_for
 from services.errors import Invalid
 
-PERIODS = ("day", "week", "month")
-PERIOD_LABELS = {"day": "日榜", "week": "周榜", "month": "月榜"}
+PERIODS = ("day", "week", "month", "campaign")
+PERIOD_LABELS = {"day": "日榜", "week": "周榜", "month": "月榜", "campaign": "主题教育榜"}
+# children: the direct children; members: a branch's members; the others: every such organisation in the subtree.
+UNITS = ("children", "members", "branches", "townships", "counties")
+UNIT_LABELS = {
+    "children": "下级组织",
+    "members": "党员",
+    "branches": "党支部",
+    "townships": "乡镇街道",
+    "counties": "县区",
+}
+BRANCH_KINDS = tuple(k for k in OrgKind if k.is_branch)
+MEMBER_DAYS, ORG_DAYS, ORG_MONTHS = PointMemberDay.__table__, PointOrgDay.__table__, PointOrgMonth.__table__
 
 
 def period_bounds(period: str, day: date) -> tuple[date, date]:
@@ -30,7 +52,30 @@ def period_bounds(period: str, day: date) -> tuple[date, date]:
         first = day.replace(day=1)
         nxt = (first + timedelta(days=32)).replace(day=1)
         return first, nxt - timedelta(days=1)
-    raise Invalid("统计周期应为 day、week 或 month", fields={"period": ["应为 day、week 或 month"]})
+    raise Invalid("统计周期应为 day、week、month 或 campaign", fields={"period": ["应为 day、week、month 或 campaign"]})
+
+
+def campaign_for(channel_id: int | None, day: date) -> LearningChannel:
+    """The campaign channel asked for or, without one, the active campaign running on `day` (the latest started)."""
+    if channel_id is not None:
+        channel = db.session.get(LearningChannel, channel_id)
+        if channel is None or channel.kind != ChannelKind.CAMPAIGN or not channel.starts_on or not channel.ends_on:
+            raise Invalid("请选择一个主题教育频道", fields={"channel_id": ["应为主题教育频道"]})
+        return channel
+    channel = db.session.scalar(
+        select(LearningChannel)
+        .where(
+            LearningChannel.kind == ChannelKind.CAMPAIGN,
+            LearningChannel.active.is_(True),
+            LearningChannel.starts_on <= day,
+            LearningChannel.ends_on >= day,
+        )
+        .order_by(LearningChannel.starts_on.desc(), LearningChannel.id.desc())
+        .limit(1)
+    )
+    if channel is None:
+        raise Invalid("当前没有进行中的主题教育，请选择频道", fields={"channel_id": ["请选择主题教育频道"]})
+    return channel
 
 
 @dataclass
@@ -39,43 +84,69 @@ class Row:
     id: int
     name: str
     points: int
+    parent_name: str | None = None
 
 
-def _ranked(rows: list[tuple[int, str, int]]) -> list[Row]:
+def _ranked(rows: list[tuple[int, str, int, str | None]]) -> list[Row]:
     """Ranks by points (ties share a rank, as in competitions: 1, 2, 2, 4), then by id for a stable order."""
     rows = sorted(rows, key=lambda r: (-r[2], r[0]))
     out, rank = [], 0
-    for i, (rid, name, pts) in enumerate(rows):
+    for i, (rid, name, pts, parent_name) in enumerate(rows):
         if i == 0 or pts != rows[i - 1][2]:
             rank = i + 1
-        out.append(Row(rank, rid, name, pts))
+        out.append(Row(rank, rid, name, pts, parent_name))
     return out
 
 
-def _window(first: date, last: date):
-    return and_(PointEntry.day >= first, PointEntry.day <= last, PointEntry.proxy.is_(False))
-
-
-def leaderboard(actor: Actor, org_id: int, period: str, day: date) -> dict:
-    """Read-only. A branch (an organisation without children) ranks its active members; any other organisation
-    ranks its direct children by the points earned in their subtrees. Out of the actor's sight: 404."""
+def leaderboard(
+    actor: Actor,
+    org_id: int,
+    period: str,
+    day: date,
+    *,
+    unit: str | None = None,
+    channel_id: int | None = None,
+    limit: int | None = None,
+) -> dict:
+    """Read-only. Without `unit`, a branch (an organisation without children) ranks its active members and any other
+    organisation its direct children. Out of the actor's sight: 404. `limit` keeps the top rows (`total` counts
+    all)."""
     org = get_org_for(actor, org_id)
-    first, last = period_bounds(period, day)
-    children = list(
-        db.session.scalars(select(Organisation).where(Organisation.parent_id == org.id).order_by(Organisation.id))
-    )
-    if children:
-        kind, rows = "orgs", _children_rows(org, first, last)
+    channel = None
+    if period == "campaign":
+        channel = campaign_for(channel_id, day)
+        first, last = channel.starts_on, channel.ends_on
     else:
+        first, last = period_bounds(period, day)
+    has_children = db.session.scalar(select(Organisation.id).where(Organisation.parent_id == org.id).limit(1))
+    unit = unit or ("children" if has_children else "members")
+    if unit not in UNITS:
+        raise Invalid("排名对象无效", fields={"unit": [f"应为 {'、'.join(UNITS)} 之一"]})
+    if unit == "members":
+        if has_children:
+            raise Invalid("只有党支部可以按党员排名", fields={"unit": ["只有党支部可以按党员排名"]})
         kind, rows = "members", _member_rows(org, first, last)
-    return {"org": org, "kind": kind, "period": period, "first": first, "last": last, "rows": _ranked(rows)}
+    else:
+        kind, rows = "orgs", _org_rows(org, unit, first, last)
+    ranked = _ranked(rows)
+    return {
+        "org": org,
+        "kind": kind,
+        "unit": unit,
+        "period": period,
+        "channel": channel,
+        "first": first,
+        "last": last,
+        "total": len(ranked),
+        "rows": ranked[:limit] if limit else ranked,
+    }
 
 
-def _member_rows(org: Organisation, first: date, last: date) -> list[tuple[int, str, int]]:
+def _member_rows(org: Organisation, first: date, last: date) -> list[tuple]:
     earned = (
-        select(PointEntry.member_id, func.sum(PointEntry.points).label("points"))
-        .where(PointEntry.org_id == org.id, _window(first, last))
-        .group_by(PointEntry.member_id)
+        select(MEMBER_DAYS.c.member_id, func.sum(MEMBER_DAYS.c.points).label("points"))
+        .where(MEMBER_DAYS.c.org_id == org.id, MEMBER_DAYS.c.day.between(first, last))
+        .group_by(MEMBER_DAYS.c.member_id)
         .subquery()
     )
     stmt = (
@@ -83,22 +154,115 @@ def _member_rows(org: Organisation, first: date, last: date) -> list[tuple[int, 
         .outerjoin(earned, earned.c.member_id == Member.id)
         .where(Member.org_id == org.id, Member.status == AccountStatus.ACTIVE)
     )
-    return [(mid, name, int(pts)) for mid, name, pts in db.session.execute(stmt)]
+    return [(mid, name, int(pts), None) for mid, name, pts in db.session.execute(stmt)]
 
 
-def _children_rows(org: Organisation, first: date, last: date) -> list[tuple[int, str, int]]:
-    child, place = aliased(Organisation), aliased(Organisation)
-    earned = (
-        select(child.id.label("child_id"), func.sum(PointEntry.points).label("points"))
-        .join(place, place.path.startswith(child.path))
-        .join(PointEntry, PointEntry.org_id == place.id)
-        .where(child.parent_id == org.id, _window(first, last))
-        .group_by(child.id)
-        .subquery()
+def _is_unit(unit: str, org: Organisation, row) -> bool:
+    if unit == "children":
+        return row.parent_id == org.id
+    if unit == "branches":
+        return row.kind in BRANCH_KINDS
+    level = OrgLevel.TOWNSHIP if unit == "townships" else OrgLevel.COUNTY
+    return row.level == level and row.kind not in BRANCH_KINDS
+
+
+def _month_after(d: date) -> date:
+    return (d.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def _pieces(first: date, last: date) -> list[tuple]:
+    """[first, last] as the rollup ranges that cover it: the whole calendar months in it from the month table, the
+    days before and after them from the day table. (table, column, low, high) each."""
+    start = first if first.day == 1 else _month_after(first)  # the first whole month
+    stop = _month_after(last) if _month_after(last) - timedelta(days=1) == last else last.replace(day=1)
+    if start >= stop:  # no whole month inside
+        return [(ORG_DAYS, "day", first, last)]
+    out = [(ORG_MONTHS, "month", start, stop - timedelta(days=1))]
+    if first < start:
+        out.append((ORG_DAYS, "day", first, start - timedelta(days=1)))
+    if stop <= last:
+        out.append((ORG_DAYS, "day", stop, last))
+    return out
+
+
+def _org_rows(org: Organisation, unit: str, first: date, last: date) -> list[tuple]:
+    """Each ranked organisation with the points of its subtree: the subtree's organisations (one range read), the
+    rollups' sums per organisation (one grouped range read per piece of the period), added up to the ranked
+    organisation above each in Python by the materialized paths."""
+    o = Organisation
+    in_subtree = o.path.like(org.path + "%")
+    tree = db.session.execute(
+        select(o.id, o.parent_id, o.name, o.path, o.kind, o.level, o.active).where(in_subtree)
+    ).all()
+    names = {r.id: r.name for r in tree}
+    names.setdefault(org.parent_id, org.parent.name if org.parent else None)
+    by_id = {r.id: [r.id, r.name, 0, names.get(r.parent_id)] for r in tree if r.active and _is_unit(unit, org, r)}
+    if not by_id:
+        return []
+    earned: dict[int, int] = {}
+    for table, column, low, high in _pieces(first, last):
+        sums = select(table.c.org_id, func.sum(table.c.points)).where(table.c[column].between(low, high))
+        if org.parent_id is not None:  # below the root: only the subtree's rows
+            sums = sums.join(o, o.id == table.c.org_id).where(in_subtree)
+        for org_id, points in db.session.execute(sums.group_by(table.c.org_id)):
+            earned[org_id] = earned.get(org_id, 0) + int(points)
+    paths = {r.id: r.path for r in tree}
+    for org_id, points in earned.items():
+        for ancestor in paths.get(org_id, "").strip("/").split("/"):
+            row = by_id.get(int(ancestor)) if ancestor else None
+            if row is not None:
+                row[2] += points
+    return [tuple(r) for r in by_id.values()]
+
+
+# ------------------------------------------------------------------ keeping the rollups
+
+
+def _upsert(table, values: dict, key: list[str]):
+    if db.session.get_bind().dialect.name == "mysql":
+        stmt = mysql.insert(table).values(values)
+        return stmt.on_duplicate_key_update(points=table.c.points + stmt.inserted.points)
+    stmt = sqlite.insert(table).values(values)
+    return stmt.on_conflict_do_update(index_elements=key, set_={"points": table.c.points + stmt.excluded.points})
+
+
+def record(entry: PointEntry) -> None:
+    """Adds a new ledger entry to the rollups, in the caller's transaction (atomic upserts: concurrent grants add
+    up). Proxy study is left out. Call it once per entry, right after the entry's insert is flushed."""
+    if entry.proxy or not entry.points:
+        return
+    conn = db.session.connection()
+    day, points = entry.day, entry.points
+    member_row = {"org_id": entry.org_id, "day": day, "member_id": entry.member_id, "points": points}
+    conn.execute(_upsert(MEMBER_DAYS, member_row, ["org_id", "day", "member_id"]))
+    conn.execute(_upsert(ORG_DAYS, {"org_id": entry.org_id, "day": day, "points": points}, ["org_id", "day"]))
+    month_row = {"org_id": entry.org_id, "month": day.replace(day=1), "points": points}
+    conn.execute(_upsert(ORG_MONTHS, month_row, ["org_id", "month"]))
+
+
+def rebuild() -> tuple[int, int]:
+    """Recomputes both rollups from the ledger (delete and INSERT … SELECT, in the caller's transaction, which
+    commits). Returns the rows written to each."""
+    conn = db.session.connection()
+    conn.execute(delete(ORG_MONTHS))
+    conn.execute(delete(ORG_DAYS))
+    conn.execute(delete(MEMBER_DAYS))
+    e = PointEntry
+    per_member = (
+        select(e.org_id, e.day, e.member_id, func.sum(e.points))
+        .where(e.proxy.is_(False))
+        .group_by(e.org_id, e.day, e.member_id)
     )
-    stmt = (
-        select(Organisation.id, Organisation.name, func.coalesce(earned.c.points, 0))
-        .outerjoin(earned, earned.c.child_id == Organisation.id)
-        .where(Organisation.parent_id == org.id)
-    )
-    return [(oid, name, int(pts)) for oid, name, pts in db.session.execute(stmt)]
+    conn.execute(insert(MEMBER_DAYS).from_select(["org_id", "day", "member_id", "points"], per_member))
+    m = MEMBER_DAYS.c
+    per_org = select(m.org_id, m.day, func.sum(m.points)).group_by(m.org_id, m.day)
+    conn.execute(insert(ORG_DAYS).from_select(["org_id", "day", "points"], per_org))
+    d = ORG_DAYS.c
+    if conn.dialect.name == "sqlite":
+        month = func.date(d.day, "start of month")
+    else:
+        month = func.date_format(d.day, "%Y-%m-01")
+    per_month = select(d.org_id, month, func.sum(d.points)).group_by(d.org_id, month)
+    conn.execute(insert(ORG_MONTHS).from_select(["org_id", "month", "points"], per_month))
+    count = conn.execute(select(func.count()).select_from(MEMBER_DAYS)).scalar()
+    return int(count), int(conn.execute(select(func.count()).select_from(ORG_DAYS)).scalar())

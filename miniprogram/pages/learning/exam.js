@@ -2,13 +2,35 @@
 // true/false — against the server's deadline, then the server's grade with the wrong-answer review. The questions
 // come without answers (POST /exams/<id>/attempts); only the submit's reply carries answers and explanations.
 // `?id=<exam>` opens a test; `?attempt_id=<id>` shows a submitted attempt again. The answers picked so far are kept
-// in storage per attempt, so leaving the page and coming back (the same open attempt) keeps them.
+// in storage per attempt, so leaving the page and coming back (the same open attempt) keeps them. Where the member
+// stands (attempts used/allowed, the latest attempt, whether the test's window is open) is the server's
+// (GET /exams/<id>): the page only shows it.
 const request = require('../../utils/request')
 const dialog = require('../../utils/dialog')
 const labels = require('../../utils/learning-labels')
 
 const DRAFT_PREFIX = 'exam_draft_'
-const LAST_ATTEMPT_PREFIX = 'exam_last_attempt_'
+
+// The latest attempt as the server describes it (last_attempt of GET /exams/<id>).
+function lastAttemptText(last) {
+  if (!last) return ''
+  if (last.open) return '有一次答题尚未交卷，可继续作答'
+  if (!last.submitted_at) return '上次未交卷'
+  if (last.late) return '上次超时交卷，记0分'
+  if (last.passed === null || last.passed === undefined) return `上次得分 ${last.score}`
+  return `上次得分 ${last.score}（${last.passed ? '合格' : '未合格'}）`
+}
+
+// Why a start would be refused now, in the server's terms: the window first, then the attempts.
+function blockedText(exam) {
+  if (exam.window === 'not_open') {
+    const at = exam.opens_at ? `，${exam.opens_at.slice(0, 10)} ${exam.opens_at.slice(11, 16)} 开放` : ''
+    return `测试尚未开始${at}`
+  }
+  if (exam.window === 'closed') return '测试已截止'
+  if (exam.can_start === false) return exam.daily_quiz ? '今天已经答过题了，明天再来' : '参加次数已用完'
+  return ''
+}
 
 function questionView(q, picked) {
   const chosen = picked || []
@@ -87,6 +109,7 @@ Page({
     try {
       const exam = await request.get(`/api/learning/exams/${this.examId}`, null, { showError: false })
       this.exam = exam
+      const last = exam.last_attempt
       wx.setNavigationBarTitle({ title: exam.daily_quiz ? '每日答题' : exam.title })
       this.setData({
         loading: false,
@@ -96,9 +119,14 @@ Page({
           questionCount: exam.question_count,
           timeText: labels.formatDuration(exam.time_limit_s),
           maxAttempts: exam.max_attempts,
-          passScore: exam.pass_score
+          passScore: exam.pass_score,
+          attemptsText: exam.daily_quiz ? '' : `已参加 ${exam.attempts_used || 0}/${exam.attempts_allowed} 次`,
+          deadlineText: exam.deadline_at ? labels.deadlineInfo(exam.deadline_at).text : '',
+          lastText: lastAttemptText(last),
+          blockedText: blockedText(exam),
+          startText: last && last.open ? '继续答题' : '开始答题'
         },
-        lastAttemptId: wx.getStorageSync(LAST_ATTEMPT_PREFIX + exam.id) || null
+        lastAttemptId: last && last.submitted_at ? last.id : null
       })
     } catch (err) {
       this.setData({ loading: false, failed: true, failedText: err.message || '无法打开该测试' })
@@ -110,6 +138,8 @@ Page({
     try {
       attempt = await request.post(`/api/learning/exams/${this.examId}/attempts`, {})
     } catch (err) {
+      // Refused (shown as a toast): show where the member now stands, as the server says.
+      if (['attempts_used', 'exam_not_open', 'exam_closed'].includes(err.code)) await this.loadExam()
       return
     }
     if (attempt.submitted_at) {
@@ -119,7 +149,6 @@ Page({
     this.attempt = attempt
     this.submitted = false
     this.answers = wx.getStorageSync(DRAFT_PREFIX + attempt.id) || {}
-    wx.setStorageSync(LAST_ATTEMPT_PREFIX + this.examId, attempt.id)
     this.deadlineMs = labels.parseIso(attempt.deadline_at)
     this.setData({
       stage: 'answering',

@@ -3,15 +3,20 @@
  */
 // pages/learning/exam rendered by miniprogram-simulate against a scripted server, with fake timers: the test's
 // rules, questions without answers, picking single/multiple/true-false answers, the countdown and the automatic
-// submission, the server's grade and the wrong-answer review; the daily quiz.
+// submission, the server's grade and the wrong-answer review; the daily quiz; where the member stands (attempts,
+// the latest attempt, the test's window) as GET /exams/<id> says.
 const { loadPage, renderPage, text, texts } = require('../support/simulate-page')
-const { scriptedWx, refusal } = require('../support/learning')
+const { scriptedWx, refusal, listedExam } = require('../support/learning')
 
 const PAGE_ID = loadPage('pages/learning/exam')
 const flush = () => jest.advanceTimersByTimeAsync(0)
 
-const EXAM = { id: 5, title: '党章知识测试', question_count: 3, time_limit_s: 600, max_attempts: 2, pass_score: 6, daily_quiz: false }
-const QUIZ = Object.assign({}, EXAM, { id: 6, title: '每日一练', daily_quiz: true, max_attempts: 1, pass_score: 0 })
+// GET /api/learning/exams/<id>: the test with the member's standing and its window (docs/api-learning.md).
+function detail(id, title, options) {
+  return listedExam(id, title, Object.assign({ opens_at: null, window: 'open' }, options))
+}
+const EXAM = detail(5, '党章知识测试', { question_count: 3, max_attempts: 2, attempts_allowed: 2, pass_score: 6 })
+const QUIZ = detail(6, '每日一练', { question_count: 3, daily_quiz: true, pass_score: 0 })
 const ABCD = ['A', 'B', 'C', 'D'].map((key) => ({ key, text: `选项${key}` }))
 const TF = [
   { key: 'T', text: '正确' },
@@ -94,6 +99,9 @@ test('the rules first; the questions come without answers, with the time left', 
   expect(intro).toContain('党章知识测试')
   expect(intro).toContain('共 3 题，限时 10分钟')
   expect(intro).toContain('合格分数 6 分，最多可参加 2 次')
+  expect(intro).toContain('已参加 0/2 次')
+  expect(text(page.querySelector('.start'))).toBe('开始答题')
+  expect(page.querySelector('.link')).toBeFalsy()
   await page.instance.onStart()
   expect(texts(page, '.stem')).toEqual(['单选题1. 党的最高领导机关是？', '多选题2. 党员的义务包括？', '判断题3. 预备期为一年。'])
   expect(text(page.querySelector('.countdown'))).toBe('10:00')
@@ -205,4 +213,69 @@ test('a past attempt opens straight to its review', async () => {
   expect(page.instance.data.stage).toBe('result')
   expect(text(page.querySelector('.score'))).toBe('4分')
   expect(text(page.querySelector('.verdict'))).toBe('未达到合格分数（6分）')
+})
+
+test('the latest attempt comes from the server: its grade and a link to its review, on any phone', async () => {
+  const exam = detail(5, '党章知识测试', {
+    question_count: 3,
+    max_attempts: 2,
+    attempts_allowed: 2,
+    pass_score: 6,
+    last: { id: 900, score: 4, passed: false }
+  })
+  const { page } = open({ exam })
+  await page.instance.onLoad({ id: '5' })
+  const intro = text(page.querySelector('.intro'))
+  expect(intro).toContain('已参加 1/2 次')
+  expect(intro).toContain('上次得分 4（未合格）')
+  expect(wx.getStorageSync('exam_last_attempt_5')).toBe('')
+  page.querySelector('.link').dispatchEvent('tap')
+  await flush()
+  await flush()
+  expect(page.instance.data.stage).toBe('result')
+  expect(text(page.querySelector('.score'))).toBe('4分')
+})
+
+test('an attempt under way is continued; one left unsubmitted has no review', async () => {
+  const exam = detail(5, '党章知识测试', { last: { id: 900, open: true } })
+  const { page, sent } = open({ exam })
+  await page.instance.onLoad({ id: '5' })
+  expect(text(page.querySelector('.start'))).toBe('继续答题')
+  expect(text(page.querySelector('.last-attempt'))).toBe('有一次答题尚未交卷，可继续作答')
+  expect(page.querySelector('.link')).toBeFalsy()
+  await page.instance.onStart()
+  expect(sent.starts).toBe(1)
+  expect(page.instance.data.stage).toBe('answering')
+
+  const left = detail(5, '党章知识测试', { last: { id: 900, submitted: false } })
+  const again = open({ exam: left }).page
+  await again.instance.onLoad({ id: '5' })
+  expect(text(again.querySelector('.last-attempt'))).toBe('上次未交卷')
+  expect(again.querySelector('.link')).toBeFalsy()
+  expect(text(again.querySelector('.blocked'))).toBe('参加次数已用完')
+})
+
+test('outside the window the start is closed, and a refusal shows the server\'s state again', async () => {
+  const notYet = detail(5, '党章知识测试', { window: 'not_open', opens_at: '2026-07-02T09:00:00+08:00', can_start: false })
+  const { page } = open({ exam: notYet })
+  await page.instance.onLoad({ id: '5' })
+  expect(text(page.querySelector('.blocked'))).toBe('测试尚未开始，2026-07-02 09:00 开放')
+
+  // Open when the page was loaded, closed by the time of the tap: the server refuses and the page follows it.
+  let current = EXAM
+  scriptedWx({
+    'GET /api/learning/exams/5': () => current,
+    'POST /api/learning/exams/5/attempts': () => {
+      current = detail(5, '党章知识测试', { window: 'closed', deadline_at: '2026-07-01T08:59:00+08:00', can_start: false })
+      return refusal(409, 'exam_closed', '测试已截止')
+    }
+  })
+  const late = renderPage(PAGE_ID)
+  await late.instance.onLoad({ id: '5' })
+  expect(late.querySelector('.blocked')).toBeFalsy()
+  await late.instance.onStart()
+  expect(wx.calls.toasts).toEqual(['测试已截止'])
+  expect(late.instance.data.stage).toBe('intro')
+  expect(text(late.querySelector('.blocked'))).toBe('测试已截止')
+  expect(text(late.querySelector('.deadline'))).toBe('2026-07-01 08:59 截止（已逾期）')
 })
