@@ -44,6 +44,10 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/photo_pipeline.py
 	$(BIN)/python bench/photo_reuse.py --db both
 	$(BIN)/python bench/meeting_stats.py
+	$(BIN)/python bench/learning_leaderboard.py --reuse
+	$(BIN)/python bench/learning_heartbeats.py --reuse
+	$(BIN)/python bench/duty_board.py
+	$(BIN)/python bench/duty_checkin_load.py
 
 test-mini: $(VENV)/.installed $(MINI)/node_modules/.installed
 	cd $(MINI) && PYTHON="$(abspath $(BIN)/python)" npx jest --ci

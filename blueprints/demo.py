@@ -7,9 +7,7 @@ from html import escape
 
 from flask import Blueprint, current_app
 
-from blueprints.cli import demo_accounts_path
-from models import Role
-from models.member import ROLE_LABELS
+from blueprints.cli import account_label, demo_accounts_path
 
 bp = Blueprint("demo", __name__)
 
@@ -19,7 +17,7 @@ def index():
     path = demo_accounts_path()
     accounts = json.loads(path.read_text("utf-8"))["accounts"] if path.exists() else []
     rows = "".join(
-        f"<tr><td>{escape(ROLE_LABELS[Role(a['role'])])}</td><td>{escape(a['username'])}</td>"
+        f"<tr><td>{escape(account_label(a['role']))}</td><td>{escape(a['username'])}</td>"
         f"<td>{escape(a['password'])}</td><td>{escape(a.get('org_name', ''))}</td></tr>"
         for a in accounts
     )

@@ -486,6 +486,13 @@ def seed_demo(scale: str, accounts_out: str | None = None, progress: bool = True
 
     villages = (plan.demo["village_a"].id, plan.demo["village_b"].id)
     meetings = seed_meetings(villages, full_attendance=scale != "city")
+    from services.seed_duty import seed_duty
+
+    duty, cadre_accounts = seed_duty(villages, scale)
+    accounts += cadre_accounts
+    from services.seed_learning import seed_learning
+
+    learning = seed_learning([plan.demo["township_a"].id, plan.demo["township_b"].id], scale)
     if accounts_out:
         with open(accounts_out, "w", encoding="utf-8") as fh:
             json.dump({"accounts": accounts}, fh, ensure_ascii=False, indent=2)
@@ -494,6 +501,8 @@ def seed_demo(scale: str, accounts_out: str | None = None, progress: bool = True
         "organisations": orgs,
         "members": total,
         "meetings": meetings,
+        "duty": duty,
+        "learning": learning,
         "seconds": round(time.perf_counter() - started, 2),
         "accounts": accounts,
     }
