@@ -46,18 +46,24 @@ _BATCH = 2000
 
 @dataclass(frozen=True)
 class KindInfo:
+    """What the tallies' derived columns and the sums need of a meeting kind, read once per flush."""
+
+    cadence: str
+    times_per_period: int
     audience: str
     active: bool
     masks: tuple[int, ...]  # per THRESHOLD_KEYS: the kind periods ended at that threshold, as met_mask bits
 
+    @classmethod
+    def of(cls, cadence, times_per_period, audience, active) -> KindInfo:
+        masks = tuple(ended_mask(str(cadence), unit, t) for unit, t in THRESHOLD_KEYS)
+        return cls(str(cadence), int(times_per_period), str(audience), bool(active), masks)
+
 
 def kind_infos(conn) -> dict[int, KindInfo]:
     k = MeetingKind
-    out = {}
-    for kind_id, cadence, audience, active in conn.execute(select(k.id, k.cadence, k.audience, k.active)):
-        masks = tuple(ended_mask(str(cadence), unit, t) for unit, t in THRESHOLD_KEYS)
-        out[kind_id] = KindInfo(str(audience), bool(active), masks)
-    return out
+    rows = conn.execute(select(k.id, k.cadence, k.times_per_period, k.audience, k.active))
+    return {kind_id: KindInfo.of(*values) for kind_id, *values in rows}
 
 
 @dataclass

@@ -46,10 +46,8 @@ from models.meeting import (
     ANCESTOR_LEVELS,
     SLOT_METRICS,
     SLOTS,
-    THRESHOLD_KEYS,
     UNITS,
     ancestor_column,
-    ended_mask,
     slot_column,
     unit_column,
     unit_slots,
@@ -100,31 +98,29 @@ def derived_values(cadence: Cadence, times_per_period: int) -> dict:
     return out
 
 
-def _kinds(conn, kind_ids) -> dict[int, tuple[Cadence, int]]:
-    k = MeetingKind
-    rows = conn.execute(select(k.id, k.cadence, k.times_per_period).where(k.id.in_(sorted(kind_ids))))
-    return {kind_id: (Cadence(cadence), tpp) for kind_id, cadence, tpp in rows}
-
-
-def _refresh_keys(conn, keys) -> None:
+def _refresh_keys(conn, keys, kinds: dict[int, KindInfo]) -> None:
     """Recomputes the derived columns of these rows (after their counters changed): one statement per kind."""
     by_kind = defaultdict(list)
     for org_id, kind_id, year in keys:
         by_kind[kind_id].append({"key_org": org_id, "key_year": year})
-    for kind_id, (cadence, tpp) in _kinds(conn, by_kind).items():
-        c = TALLIES.c
+    c = TALLIES.c
+    for kind_id, key_params in by_kind.items():
+        kind = kinds[kind_id]
         stmt = (
             update(TALLIES)
             .where(c.kind_id == kind_id, c.org_id == bindparam("key_org"), c.year == bindparam("key_year"))
-            .values(derived_values(cadence, tpp))
+            .values(derived_values(kind.cadence, kind.times_per_period))
         )
-        conn.execute(stmt, by_kind[kind_id])
+        conn.execute(stmt, key_params)
 
 
-def refresh_kinds(conn, kind_ids) -> None:
+def refresh_kinds(conn, kind_ids, kinds: dict[int, KindInfo] | None = None) -> None:
     """Recomputes the derived columns of every row of these kinds (their cap or cadence changed, or a rebuild)."""
-    for kind_id, (cadence, tpp) in _kinds(conn, kind_ids).items():
-        conn.execute(update(TALLIES).where(TALLIES.c.kind_id == kind_id).values(derived_values(cadence, tpp)))
+    kinds = kinds or meeting_rollups.kind_infos(conn)
+    for kind_id in sorted(kind_ids):
+        kind = kinds[kind_id]
+        values = derived_values(kind.cadence, kind.times_per_period)
+        conn.execute(update(TALLIES).where(TALLIES.c.kind_id == kind_id).values(values))
 
 
 def audience_of(kind: OrgKind, level: OrgLevel) -> str | None:
@@ -231,16 +227,15 @@ def _after_flush(session: Session, _flush_context) -> None:
     if moved_orgs:
         _sync(conn, [(o.id, org_copies(o.path, o.active, o.kind, o.level)) for o in moved_orgs])
     _apply(conn, changes)
-    _refresh_keys(conn, [key for key in changes if key[1] not in changed_kinds])
+    _refresh_keys(conn, [key for key in changes if key[1] not in changed_kinds], kinds)
     if changed_kinds:
-        refresh_kinds(conn, changed_kinds)
+        refresh_kinds(conn, changed_kinds, kinds)
     meeting_rollups.apply(conn, before, meeting_rollups.snapshot(conn, where, kinds, lock=False))
 
 
 def _kind_info(old: dict) -> KindInfo:
     """A kind as it was before this flush (its row already holds the new values)."""
-    masks = tuple(ended_mask(str(old["cadence"]), unit, t) for unit, t in THRESHOLD_KEYS)
-    return KindInfo(str(old["audience"]), bool(old["active"]), masks)
+    return KindInfo.of(old["cadence"], old["times_per_period"], old["audience"], old["active"])
 
 
 def _touch(conn, changes) -> None:
