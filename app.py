@@ -77,10 +77,11 @@ def create_app(config: dict | None = None) -> APIFlask:
     from blueprints import register_blueprints
     from blueprints.cli import register_cli
     from blueprints.security import init_security
-    from services import meeting_tallies
+    from services import duty_days, meeting_tallies
     from tasks import init_tasks
 
     meeting_tallies.install()  # every flush keeps the statistics' tallies
+    duty_days.install()  # and the board's check-ins per cadre and day
     init_security(app)
     init_tasks(app)
     register_blueprints(app)

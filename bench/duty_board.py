@@ -8,9 +8,11 @@ and a week of check-ins, ~13,000 a duty day), then dropped at the end. With --ur
 them (left untouched). The date is the seeded week's busiest duty date.
 
 Timed (p50/p95 over --runs after warm-up, a fresh session each run): services.duty_board.board for the city root
-(the two grouped statements and the Python around them), and the whole GET /api/duty/board as the super admin
-(login check, the board, the JSON of every cadre). Baseline, same process: a bare `SELECT COUNT(*)` of that day's
-check-ins (an index range). A missed goal (API p50 < 200 ms) prints each statement's time and a profile of one call.
+(one grouped statement over the cadres' day rows, summed per direct child, and the children's names), the whole
+GET /api/duty/board as the super admin (login check, the board, its JSON), and the cadre list
+(services.duty_board.cadres: the first page of 50, and the absent cadres only). Baseline, same process: a bare
+`SELECT COUNT(*)` of that day's check-ins (an index range). A missed goal (API p50 < 200 ms) prints each
+statement's time and a profile of one call.
 """
 
 from __future__ import annotations
@@ -98,6 +100,7 @@ def measure(app, runs: int) -> bool:
     from models import DutyAssignment, Organisation, db
     from services.authz import SYSTEM
     from services.duty_board import board
+    from services.duty_board import cadres as cadre_page
 
     root = db.session.scalar(select(Organisation).where(Organisation.parent_id.is_(None)))
     day, checkins = busiest_day()
@@ -115,9 +118,15 @@ def measure(app, runs: int) -> bool:
     db.session.expunge_all()
     http = api_call(app, root.id, day)
     size = len(http().get_data())
+    calls = (
+        ("duty_board.board(city root)", service),
+        ("GET /api/duty/board (city root)", http),
+        ("duty_board.cadres, first page", lambda: cadre_page(SYSTEM, root.id, day)),
+        ("duty_board.cadres, absent only", lambda: cadre_page(SYSTEM, root.id, day, status="absent")),
+    )
     print(f"{'call':<34}{'p50 ms':>9}{'p95 ms':>9}{'p50/base':>10}")
     results = {}
-    for label, fn in (("duty_board.board(city root)", service), ("GET /api/duty/board (city root)", http)):
+    for label, fn in calls:
         p50, p95 = timed(fn, runs)
         results[label] = p50
         print(f"{label:<34}{p50:>9.2f}{p95:>9.2f}{p50 / base_p50:>10.1f}")

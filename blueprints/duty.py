@@ -116,6 +116,13 @@ class BoardQuery(BaseSchema):
     date = fields.Date()
 
 
+class BoardCadresQuery(PageQuery):
+    org_id = fields.Integer(required=True)
+    date = fields.Date()
+    status = fields.String(validate=validators.OneOf(duty_board.COUNTS))
+    per_page = fields.Integer(load_default=50, validate=validators.Range(min=1, max=500))
+
+
 class ReportQuery(BaseSchema):
     org_id = fields.Integer(required=True)
     month = fields.String(required=True, validate=validators.Regexp(r"^\d{4}-\d{2}$", error="应为YYYY-MM"))
@@ -249,8 +256,9 @@ def today():
 )
 def create_checkin(json_data):
     row, created = duty_checkins.record_checkin(current_actor(), json_data)
+    out = checkin_json(row)  # before the commit: after it, reading the row again would cost a SELECT
     db.session.commit()
-    return checkin_json(row), 201 if created else 200
+    return out, 201 if created else 200
 
 
 @bp.post("/checkins/photo")
@@ -289,13 +297,29 @@ def summary(query_data):
 @bp.input(BoardQuery, location="query")
 @bp.doc(
     summary="每日在岗看板",
-    description="组织部门查看下辖各村和每名干部某日的应到、在岗、迟到、缺勤、未确认、请假出差、范围外、异常情况；"
-    "date 默认为今天。",
+    description="组织部门查看某日下辖的应到、在岗、迟到、缺勤、未确认、请假出差、范围外、异常情况：合计（totals）和每个直属下级"
+    "组织的小计（children，可逐级下钻）；干部名单见 /api/duty/board/cadres。date 默认为今天。",
 )
 def board(query_data):
     day = query_data.get("date") or duty_roster.local_today()
     out = duty_board.board(current_actor(), query_data["org_id"], day)
     return {**out, "org": {"id": out["org"].id, "name": out["org"].name}, "date": day_iso(out["date"])}
+
+
+@bp.get("/board/cadres")
+@login_required
+@bp.input(BoardCadresQuery, location="query")
+@bp.doc(
+    summary="在岗看板干部名单",
+    description="某组织下辖干部某日的情况，按村和姓名排序、分页；"
+    "status 只列有该情况的干部（如 absent 缺勤、flagged 异常）。",
+)
+def board_cadres(query_data):
+    day = query_data.get("date") or duty_roster.local_today()
+    args = {k: query_data[k] for k in ("page", "per_page")} | {"status": query_data.get("status")}
+    page = duty_board.cadres(current_actor(), query_data["org_id"], day, **args)
+    out = page_out(page, lambda item: item)
+    return {**out, "date": day_iso(day)}
 
 
 @bp.get("/report")

@@ -162,11 +162,11 @@ class DutyCheckin(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
-    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), active_history=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), active_history=True)
     assignment_id: Mapped[int] = mapped_column(ForeignKey("duty_assignments.id"))
     client_id: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[CheckinKind] = mapped_column(value_enum(CheckinKind))
+    kind: Mapped[CheckinKind] = mapped_column(value_enum(CheckinKind), active_history=True)
     latitude: Mapped[float] = mapped_column(Double)
     longitude: Mapped[float] = mapped_column(Double)
     accuracy_m: Mapped[float] = mapped_column(Float)
@@ -175,13 +175,13 @@ class DutyCheckin(db.Model):
     wgs_lng: Mapped[float] = mapped_column(Double)
     read_at: Mapped[datetime] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    duty_date: Mapped[date] = mapped_column(Date)
-    result: Mapped[CheckinResult] = mapped_column(value_enum(CheckinResult))
+    duty_date: Mapped[date] = mapped_column(Date, active_history=True)
+    result: Mapped[CheckinResult] = mapped_column(value_enum(CheckinResult), active_history=True)
     distance_m: Mapped[float | None] = mapped_column(Float)  # outside the nearest fence; 0 inside
     fence_id: Mapped[int | None] = mapped_column(ForeignKey("geofences.id"))
-    timing: Mapped[CheckinTiming] = mapped_column(value_enum(CheckinTiming))
+    timing: Mapped[CheckinTiming] = mapped_column(value_enum(CheckinTiming), active_history=True)
     flags: Mapped[str | None] = mapped_column(String(120))
-    flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False, active_history=True)
     reasons: Mapped[dict] = mapped_column(JSON, default=dict)
     remark: Mapped[str | None] = mapped_column(String(200))
     device_id: Mapped[str | None] = mapped_column(String(64))
@@ -192,6 +192,26 @@ class DutyCheckin(db.Model):
     @property
     def flag_list(self) -> list[str]:
         return self.flags.split(",") if self.flags else []
+
+
+class DutyDay(db.Model):
+    """One cadre's check-ins at one village on one duty date, counted at write time (services.duty_days keeps it
+    from every flush of check-ins): the board and the month report read these instead of grouping check-ins.
+
+    checkins, inside, on_time (on time or early) and late count check-ins (kind checkin) only; outside and flagged
+    count check-ins and check-outs."""
+
+    __tablename__ = "duty_days"
+
+    duty_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    org_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    member_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    checkins: Mapped[int] = mapped_column(Integer, default=0)
+    inside: Mapped[int] = mapped_column(Integer, default=0)
+    on_time: Mapped[int] = mapped_column(Integer, default=0)
+    late: Mapped[int] = mapped_column(Integer, default=0)
+    outside: Mapped[int] = mapped_column(Integer, default=0)
+    flagged: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class DutyInspection(db.Model):

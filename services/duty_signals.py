@@ -48,14 +48,34 @@ def _duration(seconds: float) -> str:
 
 
 def judge(row: DutyCheckin) -> dict[str, str]:
-    """{flag: reason} for a check-in not yet stored (its fields set, `wgs_lat`/`wgs_lng` included). Read-only."""
+    """{flag: reason} for a check-in not yet stored (its fields set, `wgs_lat`/`wgs_lng` included). Read-only.
+
+    The cadre's check-ins just before this one's reading time are read once, for constant_accuracy and
+    impossible_speed both."""
     s = current_app.config["SETTINGS"]
+    earlier = _earlier(row, max(s.duty_constant_accuracy_count - 1, 1) + 1)  # +1: one may share the reading time
     reasons: dict[str, str] = {}
-    for check in (_repeated_position, _constant_accuracy, _impossible_speed, _shared_device, _late_upload):
-        found = check(row, s)
+    for found in (
+        _repeated_position(row, s),
+        _constant_accuracy(row, s, earlier),
+        _impossible_speed(row, s, earlier[0] if earlier else None),
+        _shared_device(row, s),
+        _late_upload(row, s),
+    ):
         if found:
             reasons[found[0]] = found[1]
     return reasons
+
+
+def _earlier(row: DutyCheckin, n: int) -> list[DutyCheckin]:
+    """The cadre's last `n` check-ins read at or before this one's reading time, newest first."""
+    stmt = (
+        select(DutyCheckin)
+        .where(DutyCheckin.member_id == row.member_id, DutyCheckin.read_at <= row.read_at)
+        .order_by(DutyCheckin.read_at.desc(), DutyCheckin.id.desc())
+        .limit(n)
+    )
+    return list(db.session.scalars(stmt))
 
 
 def _repeated_position(row: DutyCheckin, s):
@@ -84,27 +104,24 @@ def _repeated_position(row: DutyCheckin, s):
     return "repeated_position", reason
 
 
-def _constant_accuracy(row: DutyCheckin, s):
+def _constant_accuracy(row: DutyCheckin, s, earlier: list[DutyCheckin]):
     needed = s.duty_constant_accuracy_count - 1
     if needed < 1:
         return None
-    stmt = (
-        select(DutyCheckin.accuracy_m)
-        .where(DutyCheckin.member_id == row.member_id, DutyCheckin.read_at < row.read_at)
-        .order_by(DutyCheckin.read_at.desc())
-        .limit(needed)
-    )
-    earlier = list(db.session.scalars(stmt))
-    if len(earlier) < needed or any(a != row.accuracy_m for a in earlier):
+    accuracies = [c.accuracy_m for c in earlier if c.read_at < row.read_at][:needed]
+    if len(accuracies) < needed or any(a != row.accuracy_m for a in accuracies):
         return None
     return "constant_accuracy", f"连续{needed + 1}次签到的定位精度都是{row.accuracy_m:g}米；真实定位每次都不同"
 
 
-def _impossible_speed(row: DutyCheckin, s):
-    base = select(DutyCheckin).where(DutyCheckin.member_id == row.member_id)
-    before = base.where(DutyCheckin.read_at <= row.read_at).order_by(DutyCheckin.read_at.desc()).limit(1)
-    after = base.where(DutyCheckin.read_at > row.read_at).order_by(DutyCheckin.read_at).limit(1)
-    for other in (db.session.scalar(before), db.session.scalar(after)):
+def _impossible_speed(row: DutyCheckin, s, before: DutyCheckin | None):
+    after = (
+        select(DutyCheckin)
+        .where(DutyCheckin.member_id == row.member_id, DutyCheckin.read_at > row.read_at)
+        .order_by(DutyCheckin.read_at)
+        .limit(1)
+    )
+    for other in (before, db.session.scalar(after)):
         if other is None:
             continue
         apart = distance_m((row.wgs_lat, row.wgs_lng), (other.wgs_lat, other.wgs_lng))

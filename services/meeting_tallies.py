@@ -158,7 +158,7 @@ def _add(deltas: dict, values: dict, sign: int) -> None:
             row[slot_column(metric, slot)] += sign * n
 
 
-def _before(state, name: str):
+def value_before_flush(state, name: str):
     """An attribute's value before this flush (the object's state is still pre-flush in after_flush; the
     Meeting columns read here have active_history, so the old value is known even if it was expired)."""
     history = state.attrs[name].history
@@ -198,15 +198,15 @@ def _after_flush(session: Session, _flush_context) -> None:
     for obj in session.dirty:
         state = inspect(obj)
         if isinstance(obj, Meeting) and _changed(state, _MEETING_FIELDS):
-            _add(deltas, {f: _before(state, f) for f in _MEETING_FIELDS}, -1)
+            _add(deltas, {f: value_before_flush(state, f) for f in _MEETING_FIELDS}, -1)
             _add(deltas, {f: getattr(obj, f) for f in _MEETING_FIELDS}, +1)
         elif isinstance(obj, Organisation) and _changed(state, _ORG_FIELDS):
             moved_orgs.append(obj)
         elif isinstance(obj, MeetingKind) and _changed(state, _KIND_FIELDS):
-            changed_kinds[obj.id] = {f: _before(state, f) for f in _KIND_FIELDS}
+            changed_kinds[obj.id] = {f: value_before_flush(state, f) for f in _KIND_FIELDS}
     for obj in session.deleted:
         if isinstance(obj, Meeting):
-            _add(deltas, {f: _before(inspect(obj), f) for f in _MEETING_FIELDS}, -1)
+            _add(deltas, {f: value_before_flush(inspect(obj), f) for f in _MEETING_FIELDS}, -1)
     changes = {key: {c: n for c, n in row.items() if n} for key, row in deltas.items()}
     changes = {key: row for key, row in changes.items() if row}
     if not (moved_orgs or changes or changed_kinds):

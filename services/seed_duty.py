@@ -44,6 +44,7 @@ from models import (
     db,
 )
 from models.base import utcnow
+from services import duty_days
 from services.accounts import set_password_directly
 from services.coords import to_gcj02, to_wgs84
 from services.duty_checkins import _set_flags, _where
@@ -128,6 +129,7 @@ def seed_duty(demo_villages: tuple[int, int], scale: str) -> tuple[dict, list[di
     bulk = [_judged_in_memory(v, zone) for v in visits if v["cadre"].script is None]
     for i in range(0, len(bulk), BATCH):
         db.session.execute(insert(DutyCheckin.__table__), bulk[i : i + BATCH])
+    duty_days.rebuild(db.session.connection())  # the bulk rows bypassed the ORM's flush listener
     for visit in sorted(judged, key=lambda v: v["received_at"]):
         _judge_and_store(visit, zone)
     accounts = _accounts(cadres)

@@ -57,24 +57,43 @@ def test_a_worked_day(client, world, login_as, app):
         "outside": 1,
         "flagged": 0,
     }
-    by_name = {c["member"]["name"]: c for c in r.json["cadres"]}
+    assert [c["org"]["id"] for c in r.json["children"]] == [world.v1.id] and r.json["date"] == day.isoformat()
+    assert r.json["cadres"] == 5 and r.json["children"][0]["cadres"] == 5
+    listed = client.get(
+        f"/api/duty/board/cadres?org_id={world.town_a1.id}&date={day}", headers=login_as(world.town_a1_admin)
+    )
+    assert listed.status_code == 200 and listed.json["meta"]["total"] == 5
+    by_name = {c["member"]["name"]: c for c in listed.json["items"]}
     assert by_name["迟到"]["present"] and by_name["迟到"]["late"] and not by_name["准时"]["late"]
     assert by_name["缺勤"]["absent"] and by_name["请假"]["on_leave"] and not by_name["请假"]["rostered"]
     assert by_name["外出"]["unconfirmed"] and by_name["外出"]["outside"]
-    assert [o["org"]["id"] for o in r.json["orgs"]] == [world.v1.id] and r.json["date"] == day.isoformat()
+    absent = client.get(
+        f"/api/duty/board/cadres?org_id={world.town_a1.id}&date={day}&status=absent",
+        headers=login_as(world.town_a1_admin),
+    ).json
+    assert [c["member"]["name"] for c in absent["items"]] == ["缺勤"] and absent["meta"]["total"] == 1
 
 
-def test_board_scope(client, world, login_as):
+@pytest.mark.parametrize("path", ["/api/duty/board", "/api/duty/board/cadres"])
+def test_board_scope(client, world, login_as, path):
     make_cadre(world)
-    url = f"/api/duty/board?org_id={world.v1.id}"
+    url = f"{path}?org_id={world.v1.id}"
     for name in ("sec_v2", "town_a2_admin", "county_b_admin", "member_v2", "member_v1"):
         r = client.get(url, headers=login_as(getattr(world, name)))
         assert r.status_code == 404 and set(r.json) == {"error"}, name
     for name in ("sec_v1", "town_a1_admin", "county_a_admin", "city_admin"):
         r = client.get(url, headers=login_as(getattr(world, name)))
-        assert r.status_code == 200 and r.json["totals"]["rostered"] in (0, 1), name
-    r = client.get("/api/duty/board", headers=login_as(world.city_admin))
+        assert r.status_code == 200, name
+        listed = r.json["cadres"] if path.endswith("board") else r.json["meta"]["total"]
+        assert listed == 1, name
+    r = client.get(path, headers=login_as(world.city_admin))
     assert r.status_code == 422 and "org_id" in r.json["error"]["fields"]
+
+
+def test_a_bad_status_names_the_field(client, world, login_as):
+    url = f"/api/duty/board/cadres?org_id={world.v1.id}&status=asleep"
+    r = client.get(url, headers=login_as(world.town_a1_admin))
+    assert r.status_code == 422 and "status" in r.json["error"]["fields"]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -191,13 +210,37 @@ def test_the_board_matches_a_brute_force_count(client, world, login_as):
             r = client.get(f"/api/duty/board?org_id={root.id}&date={day}", headers=headers)
             assert r.status_code == 200
             assert r.json["totals"] == _brute_force(root, day), (root.name, day)
-            per_org = defaultdict(lambda: dict.fromkeys(COUNTS, 0))
-            for cadre in r.json["cadres"]:
+            listed = _all_cadres(client, headers, root, day)
+            assert len(listed) == r.json["cadres"]
+            per_child, own = defaultdict(lambda: dict.fromkeys(COUNTS, 0)), dict.fromkeys(COUNTS, 0)
+            paths = {o.id: o.path for o in db.session.scalars(select(Organisation))}
+            for cadre in listed:
+                below = paths[cadre["org_id"]][len(root.path) :].split("/")[0]
                 for key in COUNTS:
-                    per_org[cadre["org_id"]][key] += int(cadre[key])
-            assert {o["org"]["id"]: {k: o[k] for k in COUNTS} for o in r.json["orgs"]} == dict(per_org)
+                    (per_child[int(below)] if below else own)[key] += int(cadre[key])
+            assert {c["org"]["id"]: {k: c[k] for k in COUNTS} for c in r.json["children"]} == dict(per_child)
+            assert {k: own[k] + sum(c[k] for c in per_child.values()) for k in COUNTS} == r.json["totals"]
+            for status in ("absent", "flagged", "on_leave"):
+                only = _all_cadres(client, headers, root, day, status=status)
+                assert len(only) == r.json["totals"][status] and all(c[status] for c in only)
             compared += r.json["totals"]["rostered"]
     assert compared > 20  # the generated data exercised the board
+
+
+def _all_cadres(client, headers, root, day, status=None) -> list[dict]:
+    """Every page of the board's cadre list, checked to be in order (village path, then name) without repeats."""
+    items, page = [], 1
+    while True:
+        url = f"/api/duty/board/cadres?org_id={root.id}&date={day}&per_page=7&page={page}"
+        r = client.get(url + (f"&status={status}" if status else ""), headers=headers)
+        assert r.status_code == 200, r.json
+        items += r.json["items"]
+        if page * 7 >= r.json["meta"]["total"]:
+            assert len(items) == r.json["meta"]["total"]
+            break
+        page += 1
+    assert len({(c["member"]["id"], c["org_id"]) for c in items}) == len(items)
+    return items
 
 
 @pytest.mark.parametrize("bad", ["2026-13-01", "yesterday"])
@@ -218,8 +261,7 @@ def test_the_month_report_adds_up_the_boards(client, world, login_as):
     expected = defaultdict(lambda: dict.fromkeys(COUNTS, 0))
     day = first_day.replace(day=1)
     while day.strftime("%Y-%m") == month and day <= today:
-        board = client.get(f"/api/duty/board?org_id={world.county_a.id}&date={day}", headers=headers).json
-        for cadre in board["cadres"]:
+        for cadre in _all_cadres(client, headers, world.county_a, day):
             for key in COUNTS:
                 expected[(cadre["member"]["id"], cadre["org_id"])][key] += int(cadre[key])
         day += timedelta(days=1)

@@ -173,7 +173,9 @@ def test_the_board_is_alive(app, client, seeded, login_as):
     totals = board["totals"]
     assert totals["rostered"] > 10 and totals["present"] > totals["rostered"] / 2
     assert totals["rostered"] == totals["present"] + totals["unconfirmed"] + totals["absent"]
-    assert len(board["orgs"]) >= 12
+    assert sum(child["cadres"] for child in board["children"]) == board["cadres"] > 12
+    cadres = client.get(f"/api/duty/board/cadres?org_id={root.id}&date={busiest.isoformat()}", headers=headers).json
+    assert cadres["meta"]["total"] == board["cadres"] and len(cadres["items"]) == min(50, board["cadres"])
 
 
 def test_demo_setup_and_the_landing_page_label_the_cadres(app, tmp_path, monkeypatch):

@@ -1,8 +1,9 @@
-// A department's daily presence board (GET /api/duty/board): for an organisation and a date, the totals, each
-// directly subordinate organisation with its rostered / present / late / absent / outside / flagged counts (tap
-// one to drill down), and at a village the cadres one by one (tap one for their check-ins). The month report of
-// the same subtree downloads as .xlsx. Opened from the home entry (?org_id=); what the actor may see is the
-// server's decision (404 otherwise).
+// A department's daily presence board (GET /api/duty/board): for an organisation and a date, the totals and each
+// directly subordinate organisation with its rostered / present / late / absent / outside / flagged counts (tap one
+// to drill down), all from one request. The cadres come page by page from /api/duty/board/cadres: at a village all
+// of them, anywhere by tapping a total (e.g. 缺勤 — the absent cadres of the whole subtree); tap one for their
+// check-ins. The month report of the same subtree downloads as .xlsx. Opened from the home entry (?org_id=); what
+// the actor may see is the server's decision (404 otherwise).
 const config = require('../../config')
 const request = require('../../utils/request')
 const session = require('../../utils/session')
@@ -11,30 +12,16 @@ const { businessNow, periodLabel } = require('../../utils/format')
 const labels = require('../../utils/duty-labels')
 
 const QUIET = { showError: false }
-const BRANCH_KINDS = ['branch', 'joint_branch']
-const PARALLEL_BOARDS = 4
+const CADRES_PER_PAGE = 50
 const XLSX = 'xlsx'
-
-// Runs `fn` over `items` with at most `limit` at once; results in order.
-async function mapLimited(items, limit, fn) {
-  const out = new Array(items.length)
-  let next = 0
-  async function worker() {
-    while (next < items.length) {
-      const index = next
-      next += 1
-      out[index] = await fn(items[index])
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
-  return out
-}
 
 function cadreView(row) {
   return {
+    key: `${row.member.id}-${row.org_id}`,
     memberId: row.member.id,
     name: row.member.name || '（已结束派驻）',
     orgId: row.org_id,
+    orgName: (row.org && row.org.name) || '',
     statuses: labels.cadreStatus(row),
     checkins: row.checkins,
     outsideCount: row.outside_count,
@@ -82,6 +69,11 @@ Page({
     totals: [],
     children: [],
     cadres: [],
+    cadreTotal: 0,
+    cadrePage: 1,
+    cadresLoading: false,
+    filter: '',
+    filterLabel: '',
     isBranch: false,
     month: '',
     monthText: '',
@@ -110,39 +102,64 @@ Page({
         request.get('/api/duty/board', { org_id: orgId, date }),
         request.get(`/api/orgs/${orgId}/children`, { per_page: 100 }, QUIET).catch(() => ({ items: [] }))
       ])
-      const rows = await this.childRows(board, children.items || [], date)
       if (seq !== this.loadSeq) return
+      const items = children.items || []
+      const counted = {}
+      board.children.forEach((row) => {
+        counted[row.org.id] = row
+      })
+      const isBranch = !items.length
       this.setData({
         loading: false,
         failed: false,
         orgName: board.org.name,
         totals: labels.boardCounts(board.totals),
-        children: rows,
-        cadres: board.cadres.filter((c) => c.org_id === orgId).map(cadreView),
-        isBranch: !(children.items || []).length
+        children: items.map((child) => childView(child, counted[child.id])),
+        isBranch,
+        filter: '',
+        cadres: [],
+        cadreTotal: 0
       })
       wx.setNavigationBarTitle({ title: board.org.name })
+      if (isBranch || board.cadres <= CADRES_PER_PAGE) await this.loadCadres(1, seq)
     } catch (err) {
       if (seq === this.loadSeq) this.setData({ loading: false, failed: true })
     }
   },
 
-  // Each child's counts: a branch's row is in this board already (none: nobody assigned there that day); a
-  // committee's are the totals of its own board, fetched a few at a time.
-  async childRows(board, children, date) {
-    const byOrg = {}
-    board.orgs.forEach((row) => {
-      byOrg[row.org.id] = row
-    })
-    return mapLimited(children, PARALLEL_BOARDS, async (child) => {
-      if (BRANCH_KINDS.includes(child.kind)) return childView(child, byOrg[child.id])
-      try {
-        const sub = await request.get('/api/duty/board', { org_id: child.id, date }, QUIET)
-        return childView(child, sub.totals)
-      } catch (err) {
-        return childView(child, null)
-      }
-    })
+  // One page of cadres (those with the chosen status only, when a total was tapped); page 1 replaces the list.
+  async loadCadres(page, seq) {
+    const { orgId, date, filter } = this.data
+    const query = { org_id: orgId, date, page, per_page: CADRES_PER_PAGE }
+    if (filter) query.status = filter
+    this.setData({ cadresLoading: true })
+    try {
+      const res = await request.get('/api/duty/board/cadres', query)
+      if (seq !== this.loadSeq) return
+      const rows = res.items.map(cadreView)
+      this.setData({
+        cadres: page === 1 ? rows : this.data.cadres.concat(rows),
+        cadrePage: page,
+        cadreTotal: res.meta.total
+      })
+    } finally {
+      if (seq === this.loadSeq) this.setData({ cadresLoading: false })
+    }
+  },
+
+  // Tapping a total lists the cadres with that status in the whole subtree; tapping it again clears the filter.
+  async onFilter(e) {
+    const key = e.currentTarget.dataset.key
+    const filter = this.data.filter === key ? '' : key
+    const filterLabel = filter ? this.data.totals.find((t) => t.key === filter).label : ''
+    this.setData({ filter, filterLabel, cadres: [], cadreTotal: 0 })
+    if (filter || this.data.isBranch) await this.loadCadres(1, this.loadSeq)
+  },
+
+  async onReachBottom() {
+    const { cadres, cadreTotal, cadrePage, cadresLoading } = this.data
+    if (cadresLoading || cadres.length >= cadreTotal) return
+    await this.loadCadres(cadrePage + 1, this.loadSeq)
   },
 
   async onDateChange(e) {

@@ -1,9 +1,9 @@
 /**
  * @jest-environment jsdom
  */
-// pages/duty/board rendered against a scripted server: a county's townships each with their counts (a committee's
-// from its own board, a branch's from the row of this one), drilling down, the cadres of a village, the date
-// picker, and the month report downloaded as .xlsx with the token.
+// pages/duty/board rendered against a scripted server: a county's townships and branch each with their counts from
+// the one board request, drilling down, the cadres of a village page by page, a tapped total listing the cadres with
+// that status across the subtree, the date picker, and the month report downloaded as .xlsx with the token.
 const config = require('../../config')
 const session = require('../../utils/session')
 const { createWx } = require('../support/fake-wx')
@@ -19,6 +19,7 @@ const cadre = (id, name, orgId, extra) =>
     {
       member: { id, name },
       org_id: orgId,
+      org: { id: orgId, name: orgId === 14 ? '三村党支部' : '一村党支部' },
       rostered: true,
       present: false,
       late: false,
@@ -34,33 +35,31 @@ const cadre = (id, name, orgId, extra) =>
     extra
   )
 
-// County 3 → townships 5 (甲一镇) and 6 (甲二镇) and an agency branch 4; 甲二镇 → village 14 (三村).
+// County 3 → townships 5 (甲一镇) and 6 (甲二镇) and an agency branch 4 (nobody assigned); 甲二镇 → village 14 (三村).
+const child = (id, name, kind, n, extra) => ({ org: { id, name, kind }, cadres: n, ...counts(extra) })
 const BOARDS = {
   3: {
     org: { id: 3, name: '甲县委' },
     totals: counts({ rostered: 3, present: 1, absent: 1, unconfirmed: 1, outside: 1, flagged: 1 }),
-    orgs: [
-      { org: { id: 12, name: '一村党支部' }, ...counts({ rostered: 1, absent: 1 }) },
-      { org: { id: 14, name: '三村党支部' }, ...counts({ rostered: 2, present: 1, unconfirmed: 1, outside: 1, flagged: 1 }) }
-    ],
-    cadres: []
-  },
-  5: { org: { id: 5, name: '甲一镇党委' }, totals: counts({ rostered: 1, absent: 1 }), orgs: [], cadres: [] },
-  6: {
-    org: { id: 6, name: '甲二镇党委' },
-    totals: counts({ rostered: 2, present: 1, unconfirmed: 1, outside: 1, flagged: 1 }),
-    orgs: [],
-    cadres: []
+    cadres: 3,
+    children: [
+      child(5, '甲一镇党委', 'committee', 1, { rostered: 1, absent: 1 }),
+      child(6, '甲二镇党委', 'committee', 2, { rostered: 2, present: 1, unconfirmed: 1, outside: 1, flagged: 1 })
+    ]
   },
   14: {
     org: { id: 14, name: '三村党支部' },
     totals: counts({ rostered: 2, present: 1, unconfirmed: 1, outside: 1, flagged: 1 }),
-    orgs: [{ org: { id: 14, name: '三村党支部' }, ...counts({ rostered: 2, present: 1 }) }],
-    cadres: [
-      cadre(21, '驻村干部', 14, { present: true, late: true, checkins: 2 }),
-      cadre(22, '第一书记', 14, { unconfirmed: true, outside: true, flagged: true, checkins: 1, outside_count: 1, flagged_count: 1 })
-    ]
+    cadres: 2,
+    children: []
   }
+}
+const CADRES = {
+  3: [cadre(11, '缺勤干部', 12, { absent: true })],
+  14: [
+    cadre(21, '驻村干部', 14, { present: true, late: true, checkins: 2 }),
+    cadre(22, '第一书记', 14, { unconfirmed: true, outside: true, flagged: true, checkins: 1, outside_count: 1, flagged_count: 1 })
+  ]
 }
 const CHILDREN = {
   3: [
@@ -85,6 +84,12 @@ function install() {
         const board = BOARDS[options.data.org_id]
         if (!board) return { statusCode: 404, data: { error: { code: 'not_found', message: '组织不存在' } } }
         return { statusCode: 200, data: Object.assign({ date: options.data.date }, board) }
+      }
+      if (url === '/api/duty/board/cadres') {
+        const { org_id: orgId, status, page, per_page: perPage } = options.data
+        const rows = (CADRES[orgId] || []).filter((c) => !status || c[status])
+        const items = rows.slice((page - 1) * perPage, page * perPage)
+        return { statusCode: 200, data: { items, meta: { total: rows.length, page, per_page: perPage } } }
       }
       const m = /^\/api\/orgs\/(\d+)\/children$/.exec(url)
       if (m) {
@@ -122,10 +127,12 @@ test('a county: totals, and each township and branch with its counts', async () 
   expect(rows[1]).toContain('缺勤 1')
   expect(rows[2]).toContain('在岗 1/2')
   expect(rows[2]).toContain('异常 1')
-  // A branch's counts come from this board's rows; each township's from its own board, for the same date.
+  // Every child's counts come from the one board request.
   const boards = gets.filter((g) => g.url === '/api/duty/board').map((g) => [g.data.org_id, g.data.date])
-  expect(boards.sort()).toEqual([[3, '2026-07-08'], [5, '2026-07-08'], [6, '2026-07-08']])
-  expect(page.querySelectorAll('.cadre')).toHaveLength(0)
+  expect(boards).toEqual([[3, '2026-07-08']])
+  // Three cadres fit on one page: listed at once, each with their village.
+  expect(texts(page, '.cadre-name')).toEqual(['缺勤干部'])
+  expect(texts(page, '.cadre-org')).toEqual(['一村党支部'])
   expect(page.querySelector('.open-fences')).toBeUndefined()
 })
 
@@ -157,7 +164,24 @@ test('another date reloads the board and its children', async () => {
   await page.instance.onDateChange({ detail: { value: '2026-07-01' } })
   await settle()
   const dates = gets.filter((g) => g.url === '/api/duty/board').map((g) => g.data.date)
-  expect(dates.filter((d) => d === '2026-07-01')).toHaveLength(3)
+  expect(dates).toEqual(['2026-07-08', '2026-07-01'])
+})
+
+test('tapping a total lists the cadres with that status across the subtree; tapping it again clears it', async () => {
+  const page = await open({ org_id: '14', date: '2026-07-08' })
+  const cells = page.querySelectorAll('.cell')
+  cells[6].dispatchEvent('tap') // 范围外
+  await settle()
+  expect(texts(page, '.cadre-name')).toEqual(['第一书记'])
+  expect(text(page.querySelector('.card-title'))).toContain('范围外的干部（1人）')
+  const asked = gets.filter((g) => g.url === '/api/duty/board/cadres').map((g) => g.data.status)
+  expect(asked).toEqual([undefined, 'outside'])
+  page.querySelectorAll('.cell')[6].dispatchEvent('tap')
+  await settle()
+  expect(texts(page, '.cadre-name')).toEqual(['驻村干部', '第一书记'])
+  page.querySelectorAll('.cell')[2].dispatchEvent('tap') // 迟到
+  await settle()
+  expect(texts(page, '.cadre-name')).toEqual(['驻村干部'])
 })
 
 test('out of scope: the board says so', async () => {
