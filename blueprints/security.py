@@ -14,7 +14,7 @@ from flask_jwt_extended import JWTManager, get_jwt, verify_jwt_in_request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from models import AccountStatus, Member, db
+from models import AccountStatus
 from services import accounts
 from services.authz import Actor
 from services.errors import Forbidden, Unauthorized
@@ -38,8 +38,8 @@ def login_required(fn=None, *, allow_pending_password: bool = False):
         def wrapper(*args, **kwargs):
             verify_jwt_in_request()
             claims = get_jwt()
-            member = db.session.get(Member, int(claims["sub"]))
-            if member is None or accounts.live_session(claims.get("sid")) is None:
+            member = accounts.session_member(int(claims["sub"]), claims.get("sid"))
+            if member is None:
                 raise Unauthorized("登录已失效，请重新登录", code="session_ended")
             if member.status != AccountStatus.ACTIVE:
                 raise Unauthorized("账号已停用，请联系所在党组织", code="account_disabled")
