@@ -21,6 +21,7 @@ organisation row (id, path, kind, level, active). Goal: the scan under 2 s.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import tempfile
@@ -131,6 +132,7 @@ def measure() -> bool:
     db.session.commit()
     base = _baseline()
     print(f"baseline: reading every organisation row {base * 1000:.1f} ms\n", flush=True)
+    print(f"load average before the timed scans: {os.getloadavg()[0]:.2f} (2 cores; above ~1.5 the figures are loaded)")
     rss_before = _rss_mib()
     cold_s, cold = _scan(now, commit=True)
     rss_after = _rss_mib()
@@ -140,7 +142,7 @@ def measure() -> bool:
     statements = _statements(lambda: results.append(_scan(now + timedelta(minutes=15), commit=True)))
     rerun_s, rerun = results[0]
     print(f"rerun (next slot, nothing new):   {rerun_s:.2f} s  {rerun.summary()}  {statements} statements")
-    print(f"  ratio to baseline {rerun_s / base:.0f}\n", flush=True)
+    print(f"  ratio to baseline {rerun_s / base:.0f}; load average now {os.getloadavg()[0]:.2f}\n", flush=True)
     for half in (False, True):
         seconds, peak, summary = _traced(now, half)
         label = "half the city" if half else "whole city   "

@@ -13,19 +13,22 @@ Who is told at each stage (the rules, services.reminder_rules, say when):
 
 Every row carries a unique key (subject, organisation or person, kind/assignment/course, period, stage) and is
 inserted with ON CONFLICT DO NOTHING / ON DUPLICATE KEY UPDATE (no-op), so reruns and concurrent scans open
-nothing twice. Reads go in keyset pages (a few thousand rows at a time): memory does not grow with the tree.
-Writes: reminders (insert, update), notifications (through services.notifications.post / cancel), flush only;
-the caller commits, then enqueues the sends of `ScanResult.notification_ids`.
+nothing twice; a statement asks "does this reminder exist" as one index probe per row (`_exists`), so a rerun reads
+no rows it would only skip. Meeting reminders (the bulk: tens of thousands when a period ends) are built and
+written by the database, one INSERT … SELECT per candidate (kind, kind period, stage), each row already naming
+the notification that carries it; duty and learning rows are built here, in keyset pages. Memory does not grow
+with the tree. Writes: reminders (insert, update), notifications (services.reminders.post_many / digests /
+services.notifications.cancel), flush only; the caller commits, then enqueues the sends of
+`ScanResult.notification_ids`.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, case, exists, func, literal, or_, select
+from sqlalchemy import ColumnElement, String, and_, case, cast, exists, func, literal, null, or_, select
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.orm import aliased
 
@@ -62,6 +65,7 @@ from services import reminders as lifecycle
 from services.meeting_stats import label_of, period_end
 from services.meeting_tallies import slot_of
 from services.meetings import LEADERSHIP_LEVELS
+from services.reminders import found
 
 PAGE = 2000
 ORG_WINDOW = 1000  # organisation ids per statement of the meeting pass: at most ~8,000 rows (one per kind)
@@ -97,12 +101,13 @@ def run_scan(now: datetime | None = None) -> ScanResult:
     rules = {r.code: r for r in db.session.scalars(select(ReminderRule).where(ReminderRule.enabled.is_(True)))}
     result.closed = lifecycle.close_with_evidence(now)
     depts = _departments()
-    result.opened["meeting"] = _insert(_meeting_rows(rules, depts, now))
+    result.opened["meeting"], candidates = _open_meetings(rules, now)
     duty = rules.get("duty_missed")
     result.opened["duty"] = _insert(_duty_rows(duty, depts, now)) if duty else 0
     learning = rules.get("learning_due")
     result.opened["learning"] = _insert(_learning_rows(learning, now)) if learning else 0
-    ids = lifecycle.notify_pending(now)
+    ids = lifecycle.post_meeting_notices(candidates, now) if result.opened["meeting"] else []
+    ids += lifecycle.notify_pending(now)
     result.notified = len(ids)
     digests = lifecycle.post_digests(now)
     result.digests = len(digests)
@@ -224,6 +229,10 @@ class Candidate:
     def slot(self) -> tuple[int, int]:
         return slot_of(self.label)
 
+    @property
+    def title(self) -> str:
+        return f"{self.kind.name}（{period_text(self.label)}）"[:100]
+
 
 def _previous(cadence: Cadence, label: str) -> str:
     year, slot = slot_of(label)
@@ -283,78 +292,139 @@ def _audience(o):
     )
 
 
-def _meeting_rows(rules, depts, now):
+def _open_meetings(rules, now) -> tuple[int, list[Candidate]]:
+    """Opens the meeting reminders due as of `now`: one INSERT … SELECT per candidate (kind, kind period, stage),
+    so the rows are built and written by the database (a period's end opens tens of thousands at once). Each row
+    is written already dealt with: the key of the notification that will carry it (services.reminders.
+    post_meeting_notices posts them next), or none. Returns how many were new, and the candidates."""
     kinds = db.session.scalars(select(MeetingKind).where(MeetingKind.active.is_(True)).order_by(MeetingKind.id)).all()
-    by_year: dict[int, list[Candidate]] = defaultdict(list)
-    for c in meeting_candidates(rules, kinds, now):
-        by_year[c.slot[0]].append(c)
-    for year, cands in sorted(by_year.items()):
-        yield from _meeting_rows_of_year(year, cands, depts, now)
+    cands = meeting_candidates(rules, kinds, now)
+    if not cands:
+        return 0, cands
+    depth = db.session.scalar(select(func.max(Organisation.depth))) or 0
+    return sum(_insert_select(_meeting_select(c, depth, now)) for c in cands), cands
 
 
-def _meeting_rows_of_year(year: int, cands: list[Candidate], depts, now):
-    """One statement (in pages) per tally year: active organisations joined to the kinds they hold and their tally
-    of the year (none: nothing held), where some candidate period is short."""
-    o, k = Organisation, MeetingKind
-    slots = sorted({c.slot[1] for c in cands})
-    held = {s: func.coalesce(_T.c[slot_column("held", s)], 0) for s in slots}
-    # A candidate is wanted when the kind period is short and its stage's reminder does not exist yet: a rerun
-    # reads (almost) nothing.
-    short = or_(
-        *(
-            and_(k.id == c.kind.id, held[c.slot[1]] < c.kind.times_per_period, ~_exists(o.id, k.id, c.label, c.stage))
-            for c in cands
+def _meeting_select(c: Candidate, depth: int, now: datetime):
+    """The reminder rows of one candidate: each active organisation holding the kind whose tally of the period is
+    short and whose reminder of this stage does not exist yet (a rerun reads index probes and inserts nothing)."""
+    o, year, slot = Organisation, *c.slot
+    held = func.coalesce(_T.c[slot_column("held", slot)], 0)
+    stmt = (
+        select(o.id)
+        .select_from(o)
+        .outerjoin(_T, and_(_T.c.org_id == o.id, _T.c.kind_id == c.kind.id, _T.c.year == year))
+        .where(
+            o.active.is_(True),
+            _audience(o) == c.kind.audience.value,
+            held < c.kind.times_per_period,
+            ~_exists(o.id, c.kind.id, c.label, c.stage),
         )
     )
-    kind_ids = sorted({c.kind.id for c in cands})
-
-    def stmt(low, high):
-        return (
-            select(o.id, o.path, k.id, *(held[s] for s in slots))
-            .select_from(o)
-            .join(k, and_(k.id.in_(kind_ids), k.audience == _audience(o)))
-            .outerjoin(_T, and_(_T.c.org_id == o.id, _T.c.kind_id == k.id, _T.c.year == year))
-            .where(o.active.is_(True), o.id > low, o.id <= high, short)
+    dept = None
+    if c.stage != ReminderStage.REMIND:
+        stmt, nearest, second = _with_departments(stmt, depth)
+        dept = nearest if c.stage == ReminderStage.OVERDUE else second
+        if c.stage == ReminderStage.ESCALATE:
+            stmt = stmt.where(second.isnot(None))  # nobody above the department: nobody to escalate to
+    return stmt.with_only_columns(
+        *_constant_columns(
+            key=_text("meeting:") + cast(o.id, String) + _text(f":{c.kind.id}:{c.label}:{c.stage.value}"),
+            rule_id=c.rule.id,
+            subject=ReminderSubject.MEETING.value,
+            stage=c.stage.value,
+            org_id=o.id,
+            member_id=None,
+            dept_org_id=dept,
+            subject_id=c.kind.id,
+            period=c.label,
+            year=year,
+            slot=slot,
+            day=None,
+            due_at=c.due_at,
+            title=c.title,
+            created_at=now,
+            notified_at=now,
+            notification_key=_notice_key(c.stage, o, now),
         )
+    )
 
-    by_kind = defaultdict(list)
-    for c in cands:
-        by_kind[c.kind.id].append(c)
-    for page in id_windows(stmt, db.session.scalar(select(func.max(o.id))) or 0):
-        for org_id, path, kind_id, *counts in page:
-            got = dict(zip(slots, counts, strict=True))
-            above = None
-            for c in by_kind[kind_id]:
-                if got[c.slot[1]] >= c.kind.times_per_period:
-                    continue
-                above = above if above is not None else departments_above(path, depts)
-                dept = _stage_dept(c.stage, above)
-                if dept is False:
-                    continue
-                yield _row(
-                    c.rule,
-                    ReminderSubject.MEETING,
-                    c.stage,
-                    f"meeting:{org_id}:{kind_id}:{c.label}:{c.stage.value}",
-                    org_id,
-                    kind_id,
-                    c.label,
-                    c.due_at,
-                    f"{c.kind.name}（{period_text(c.label)}）",
-                    now,
-                    dept_org_id=dept,
-                    year=year,
-                    slot=c.slot[1],
-                )
+
+def _notice_key(stage: ReminderStage, o, now: datetime):
+    """The key of the notification carrying a meeting reminder: one per organisation, kind of notice and scan,
+    to its secretary (none when it has none; an escalation is carried by the digests only)."""
+    if stage == ReminderStage.ESCALATE:
+        return None
+    category = lifecycle.category_of(ReminderSubject.MEETING, stage)
+    key = _text(f"reminder:{category}:") + cast(o.id, String) + _text(f":{lifecycle.scan_stamp(now)}")
+    return case((lifecycle.secretary_of(o).isnot(None), key), else_=null())
+
+
+def _text(value: str):
+    return literal(value, String)
+
+
+def _constant_columns(**values):
+    """The SELECT list of an INSERT … SELECT into reminders, in `_R`'s column names: SQL expressions as they are,
+    Python values as typed parameters."""
+    out = []
+    for name, value in values.items():
+        if hasattr(value, "__clause_element__"):
+            value = value.__clause_element__()
+        elif not isinstance(value, ColumnElement):
+            value = literal(value, _R.c[name].type) if value is not None else null()
+        out.append(value.label(name))
+    return out
+
+
+def _with_departments(stmt, depth: int):
+    """Joins an organisation's ancestors (parent, grandparent, … up to `depth`) and returns the statement with the
+    nearest department above it and the one above that (as departments_above: active committees at township
+    level and up, the organisation itself excluded)."""
+    prev, ancestors = Organisation, []
+    for _ in range(depth):
+        p = aliased(Organisation)
+        stmt = stmt.outerjoin(p, p.id == prev.parent_id)
+        ancestors.append(p)
+        prev = p
+    is_dept = [
+        and_(p.active.is_(True), p.kind.in_(DEPARTMENT_KINDS), p.level.in_(DEPARTMENT_LEVELS)) for p in ancestors
+    ]
+    ids = [case((cond, p.id), else_=null()) for p, cond in zip(ancestors, is_dept, strict=True)]
+
+    def first(exprs):
+        if not exprs:
+            return null()
+        return exprs[0] if len(exprs) == 1 else func.coalesce(*exprs)
+
+    if not ancestors:
+        return stmt, null(), null()
+    whens = [(cond, first(ids[i + 1 :])) for i, cond in enumerate(is_dept[:-1])]
+    second = case(*whens, else_=null()) if whens else null()
+    return stmt, first(ids), second
+
+
+def _insert_select(select_stmt) -> int:
+    """INSERT INTO reminders … SELECT, skipping keys that exist (a concurrent scan's). Returns the rows written."""
+    names = [col.name for col in select_stmt.selected_columns]
+    if db.session.connection().dialect.name == "mysql":
+        stmt = mysql.insert(_R).from_select(names, select_stmt)
+        stmt = stmt.on_duplicate_key_update(key=_R.c.key)  # a no-op: the row stays as it is
+    else:
+        stmt = sqlite.insert(_R).from_select(names, select_stmt).on_conflict_do_nothing(index_elements=["key"])
+    return db.session.execute(stmt).rowcount
 
 
 def _exists(org_id, subject_id, period, stage: ReminderStage, member_id=None):
-    """EXISTS the reminder of this identity (one probe of ix_reminders_identity)."""
+    """Whether the reminder of this identity exists: one probe of ix_reminders_identity, named for MariaDB, whose
+    statistics lag behind a table that a cold scan has just filled (it then probes ix_reminders_org and reads every
+    reminder of the organisation)."""
     r = Reminder
     where = [r.org_id == org_id, r.subject_id == subject_id, r.period == period, r.stage == stage]
     if member_id is not None:
         where.append(r.member_id == member_id)
-    return exists().where(*where)
+    probe = select(literal(1)).where(*where).with_hint(r, "USE INDEX (ix_reminders_identity)", "mysql")
+    return probe.limit(1).scalar_subquery().is_not(None)
 
 
 def _stage_dept(stage: ReminderStage, above: list[int]):
@@ -384,7 +454,7 @@ def _duty_rows_of_day(rule, day: date, depts, now, zone):
     on_leave = exists().where(
         DutyException.assignment_id == a.id, DutyException.starts_on <= day, DutyException.ends_on >= day
     )
-    checked_in = exists().where(
+    checked_in = found(
         DutyCheckin.member_id == a.member_id,
         DutyCheckin.org_id == a.org_id,
         DutyCheckin.duty_date == day,

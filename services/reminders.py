@@ -8,10 +8,11 @@ ones); everything here flushes, the caller commits and then enqueues the sends.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import and_, case, exists, func, select, update
+from sqlalchemy import and_, case, func, literal, select, update
 from sqlalchemy.dialects import mysql, sqlite
 
 from models import (
@@ -36,6 +37,7 @@ from services.listing import Page, paginate
 
 PAGE = 2000
 LISTED = 3  # reminder titles named in one notification's body
+MASK_BITS = 62  # candidates one notification's bit mask can name (a scan has a few dozen at most)
 _R = Reminder.__table__
 _T = MeetingTally.__table__
 
@@ -54,6 +56,13 @@ def _local(dt: datetime) -> datetime:
     return dt.astimezone(_zone())
 
 
+def found(*where):
+    """Whether a row matching `where` (correlated to the outer statement) exists, as a scalar subquery that every
+    backend runs as an index probe per outer row. A correlated EXISTS is what it means, but MariaDB rewrites that
+    into IN and materializes it: a scan of the whole table or index per statement, however few rows are asked."""
+    return select(literal(1)).where(*where).limit(1).scalar_subquery().is_not(None)
+
+
 # --- closing --------------------------------------------------------------------------------------------------------
 
 
@@ -70,7 +79,7 @@ def _meeting_evidence():
 
 def _duty_evidence():
     r, c = Reminder, DutyCheckin
-    checked_in = exists().where(
+    checked_in = found(
         c.member_id == r.member_id, c.org_id == r.org_id, c.duty_date == r.day, c.kind == CheckinKind.CHECKIN
     )
     return select(r.id, r.notification_key).where(r.closed_at.is_(None), r.subject == ReminderSubject.DUTY, checked_in)
@@ -118,7 +127,7 @@ def close_with_evidence(now: datetime) -> int:
 # --- telling people ---------------------------------------------------------------------------------------------
 
 
-def _secretary_of(o=Organisation):
+def secretary_of(o=Organisation):
     """The organisation's secretary: the appointed one, else its lowest-numbered active member with the role."""
     m = Member
     fallback = (
@@ -166,7 +175,7 @@ def notify_pending(now: datetime) -> list[int]:
 
 def _org_recipients(org_ids) -> dict[int, tuple[int | None, str]]:
     o = Organisation
-    rows = db.session.execute(select(o.id, _secretary_of(o), o.name).where(o.id.in_(sorted(org_ids))))
+    rows = db.session.execute(select(o.id, secretary_of(o), o.name).where(o.id.in_(sorted(org_ids))))
     return {org_id: (secretary, name) for org_id, secretary, name in rows}
 
 
@@ -174,7 +183,7 @@ def _notify_groups(rows, recipient_of, now: datetime, posted: list[int]) -> None
     groups: dict[tuple, list] = defaultdict(list)
     for row in rows:
         member_id, org_name = recipient_of(row)
-        groups[(member_id, _category(row.subject, row.stage), org_name)].append(row)
+        groups[(member_id, category_of(row.subject, row.stage), org_name)].append(row)
     messages, marks = [], []
     for (member_id, category, org_name), items in groups.items():
         key = None
@@ -238,31 +247,98 @@ def post_many(messages: list[dict], now: datetime) -> list[int]:
     return sorted(db.session.scalars(select(Notification.id).where(Notification.key.in_(new_keys))))
 
 
-def _category(subject: ReminderSubject, stage: ReminderStage) -> str:
+class Item(NamedTuple):
+    """What a notification's text names of one reminder it carries."""
+
+    title: str
+    due_at: datetime
+    org_id: int
+    stage: ReminderStage
+
+
+def scan_stamp(now: datetime) -> str:
+    """The scan's part of the keys of the notifications it posts for the meeting reminders it opens."""
+    return now.astimezone(UTC).strftime("%Y%m%dT%H%M%S%f")
+
+
+def post_meeting_notices(candidates, now: datetime) -> list[int]:
+    """Posts the notifications that the meeting reminders opened by this scan carry (services.reminder_scan wrote
+    each row with the key of its notification: one per organisation and kind of notice, to the secretary). Which
+    candidates an organisation's group holds is read as a bit mask, per window of organisation ids, so that
+    neither the rows nor the tree are read into memory. Returns the ids of the notifications posted."""
+    from services.reminder_scan import id_windows
+
+    r = Reminder
+    listed = [c for c in candidates if c.stage != ReminderStage.ESCALATE][:MASK_BITS]
+    if not listed:
+        return []
+    bit = case(
+        *[
+            (and_(r.subject_id == c.kind.id, r.period == c.label, r.stage == c.stage), literal(1 << i))
+            for i, c in enumerate(listed)
+        ],
+        else_=0,
+    )
+
+    def stmt(low, high):
+        return (
+            select(r.org_id, r.notification_key, func.sum(bit), func.count())
+            .where(
+                r.subject == ReminderSubject.MEETING,
+                r.org_id > low,
+                r.org_id <= high,
+                r.notified_at == now,
+                r.notification_key.isnot(None),
+            )
+            .group_by(r.org_id, r.notification_key)
+        )
+
+    posted: list[int] = []
+    max_id = db.session.scalar(select(func.max(Organisation.id))) or 0
+    for page in id_windows(stmt, max_id):
+        recipients = _org_recipients({org_id for org_id, *_rest in page})
+        messages = []
+        for org_id, key, mask, count in page:
+            member_id, org_name = recipients.get(org_id, (None, None))
+            items = [Item(c.title, c.due_at, org_id, c.stage) for i, c in enumerate(listed) if int(mask) >> i & 1]
+            if member_id is None or not items:
+                continue
+            category = category_of(ReminderSubject.MEETING, items[0].stage)
+            title, body, link = _message(category, org_name, items, count)
+            messages.append(
+                {"member_id": member_id, "key": key, "category": category, "title": title, "body": body}
+                | {"page": link, "due_at": min(i.due_at for i in items), "org_name": org_name}
+            )
+        posted += post_many(messages, now)
+    return posted
+
+
+def category_of(subject: ReminderSubject, stage: ReminderStage) -> str:
     if subject == ReminderSubject.MEETING:
         return "meeting_due" if stage == ReminderStage.REMIND else "meeting_overdue"
     return "duty_missed" if subject == ReminderSubject.DUTY else "learning_due"
 
 
-def _titles(items) -> str:
+def _titles(items, count: int | None = None) -> str:
+    count = len(items) if count is None else count
     names = "、".join(i.title for i in items[:LISTED])
-    return names + (f"等{len(items)}项" if len(items) > LISTED else "")
+    return names + (f"等{count}项" if count > LISTED else "")
 
 
-def _message(category: str, org_name: str | None, items) -> tuple[str, str, str]:
+def _message(category: str, org_name: str | None, items, count: int | None = None) -> tuple[str, str, str]:
     last_day = _local(min(i.due_at for i in items) - timedelta(seconds=1))
     org_id = items[0].org_id
     if category == "meeting_due":
-        body = f"{org_name}：{_titles(items)}尚未开展，请于{last_day.month}月{last_day.day}日前完成并上传记录。"
+        body = f"{org_name}：{_titles(items, count)}尚未开展，请于{last_day.month}月{last_day.day}日前完成并上传记录。"
         return "组织生活即将到期", body, f"/pages/meetings/meetings?org_id={org_id}"
     if category == "meeting_overdue":
-        body = f"{org_name}：{_titles(items)}未按期开展，已通报上级组织部门，请尽快补开并上传记录。"
+        body = f"{org_name}：{_titles(items, count)}未按期开展，已通报上级组织部门，请尽快补开并上传记录。"
         return "组织生活已逾期", body, f"/pages/meetings/meetings?org_id={org_id}"
     if category == "duty_missed":
-        return "值班未签到", f"{_titles(items)}。如已在岗请及时签到或向组织部门说明。", "/pages/duty/checkin"
+        return "值班未签到", f"{_titles(items, count)}。如已在岗请及时签到或向组织部门说明。", "/pages/duty/checkin"
     due = _local(items[0].due_at)
     late = items[0].stage != ReminderStage.REMIND
-    body = f"{_titles(items)}，完成期限{due.month}月{due.day}日{due:%H:%M}，请尽快完成学习。"
+    body = f"{_titles(items, count)}，完成期限{due.month}月{due.day}日{due:%H:%M}，请尽快完成学习。"
     return ("必修课程已逾期" if late else "必修课程即将截止"), body, "/pages/learning/home"
 
 
@@ -385,7 +461,7 @@ def urge_org(actor: Actor, org_id: int, reason: str) -> tuple[OrgUrge, int | Non
     root = actor.scope_root()
     if root is not None and org.id == root.id:
         raise Forbidden("只能督办下级组织")
-    recipient = db.session.scalar(select(_secretary_of(Organisation)).where(Organisation.id == org.id))
+    recipient = db.session.scalar(select(secretary_of(Organisation)).where(Organisation.id == org.id))
     urge = OrgUrge(org_id=org.id, urged_by=actor.id, reason=reason, recipient_id=recipient)
     db.session.add(urge)
     db.session.flush()

@@ -141,6 +141,30 @@ def test_a_branch_under_a_county_reports_to_the_county_then_the_city(app, world)
     assert rows["overdue"].dept_org_id == world.county_a.id and rows["escalate"].dept_org_id == world.city.id
 
 
+def test_one_notice_per_branch_and_kind_of_notice_carries_all_its_reminders(app, world):
+    first = scan(local(app, 2026, 11, 8, 1))
+    rows = db.session.scalars(select(Reminder).where(Reminder.org_id == world.v1.id, Reminder.subject == "meeting"))
+    by_stage = {}
+    for row in rows:
+        by_stage.setdefault(row.stage.value, []).append(row)
+        assert row.notified_at is not None
+    assert all(row.notification_key is None for row in by_stage["escalate"])  # the digests carry those
+    overdue = by_stage["overdue"]
+    assert len(overdue) > 3 and len({row.notification_key for row in overdue}) == 1
+    note = db.session.scalar(select(Notification).where(Notification.key == overdue[0].notification_key))
+    assert (note.member_id, note.category) == (world.sec_v1.id, "meeting_overdue")
+    assert f"等{len(overdue)}项" in note.body and note.id in first.notification_ids
+    assert len(notes(world.sec_v1.id)) == 1  # nothing was due on 8 November: the overdue notice only
+    # A branch without a secretary (appointed or by role) is dealt with, and nobody is told.
+    world.v2.secretary_id = None
+    world.sec_v2.role = world.member_v1.role
+    db.session.execute(delete(Reminder))
+    db.session.commit()
+    scan(local(app, 2026, 11, 8, 2))
+    keys = db.session.scalars(select(Reminder.notification_key).where(Reminder.org_id == world.v2.id))
+    assert set(keys) == {None}
+
+
 def test_rule_numbers_and_switches_are_data(app, world):
     rule = db.session.scalar(select(ReminderRule).where(ReminderRule.code == "meeting_month"))
     rule.remind_days_before = 10
