@@ -8,7 +8,7 @@ Callers (reminder scan, department urges, the bot) do:
     notifications.enqueue_sends(ids)
 
 `post` is idempotent by key: a rerun creates nothing and returns None. Delivery (claiming, channels, retries,
-exactly-once) is in tasks/notifications.py.
+exactly-once) is in services/notify_delivery.py, the jobs in tasks/notifications.py.
 """
 
 from __future__ import annotations
@@ -86,8 +86,8 @@ def post(
 
 
 def enqueue_sends(ids: list[int]) -> None:
-    """Queues one send job per notification id. Call only after the commit that made the rows visible. Without
-    Redis the sends run here, in-process, one after another."""
+    """Queues send jobs for the notification ids (one job per chunk of ids). Call only after the commit that made
+    the rows visible. Without Redis the sends run here, in-process, one after another."""
     from tasks.notifications import enqueue_send_jobs
 
     enqueue_send_jobs([i for i in ids if i is not None])

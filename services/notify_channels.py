@@ -105,6 +105,36 @@ def reach_of(member_id: int) -> Reach:
     return Reach(openids.get(WeChatApp.MINI_PROGRAM), openids.get(WeChatApp.OFFICIAL_ACCOUNT), mobile)
 
 
+def reach_of_many(member_ids: list[int]) -> dict[int, Reach]:
+    """`reach_of` for many members in two queries."""
+    from models import Member
+
+    ids = sorted(set(member_ids))
+    reach = {
+        mid: Reach(None, None, mobile)
+        for mid, mobile in db.session.execute(select(Member.id, Member.mobile).where(Member.id.in_(ids)))
+    }
+    stmt = select(WeChatIdentity.member_id, WeChatIdentity.app, WeChatIdentity.openid).where(
+        WeChatIdentity.member_id.in_(ids)
+    )
+    for mid, app, openid in db.session.execute(stmt):
+        if mid in reach and app == WeChatApp.MINI_PROGRAM:
+            reach[mid].mini_openid = openid
+        elif mid in reach and app == WeChatApp.OFFICIAL_ACCOUNT:
+            reach[mid].oa_openid = openid
+    return reach
+
+
+def members_with_credit(member_ids: list[int], template_id: str) -> set[int]:
+    """Those of the members whose ledger holds a credit for the template (one query)."""
+    stmt = select(SubscribeCredit.member_id).where(
+        SubscribeCredit.member_id.in_(sorted(set(member_ids))),
+        SubscribeCredit.template_id == template_id,
+        SubscribeCredit.credits > 0,
+    )
+    return set(db.session.scalars(stmt))
+
+
 def possible_channels(row: Notification, reach: Reach) -> list[Channel]:
     """The outside channels that could carry this notification, in order (credits and limits checked later)."""
     s = current_app.config["SETTINGS"]

@@ -22,15 +22,25 @@ Exactly once, and why:
    last retry (or in-process, without RQ) they fall through to the next channel instead. Permanent refusals
    (43101 — which also zeroes the ledger —, 40003, 40037, 47003, ...) are recorded and fall through at once.
 5. **Finishing** updates the row only while the claim is still ours (`WHERE claim_token = T`).
+6. **By chunk** (`deliver_chunk`, what the send jobs run): one UPDATE claims the chunk's rows under one token. The
+   common case — nothing tried yet, the template message first — commits the in-flight attempts of all its template
+   messages together before the first call, sends them one after the other and records the answers in bulk. A run
+   killed midway leaves them all in flight, sent or not; the next run resends them with the same `client_msg_id`,
+   which delivers each once (3.). Subscribe messages (no such key) and SMS keep the row-by-row path of 1.–5. A
+   run stops starting sends after its time budget (far inside the job's RQ timeout, itself inside the lease) and
+   releases the rest.
 """
 
 from __future__ import annotations
 
 import secrets
+import time
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, insert, or_, select, update
 
 from models import db
 from models.base import utcnow
@@ -73,6 +83,12 @@ def deliver(notification_id: int, retries_left: int = 0) -> str:
     token = claim(notification_id, commit=False)  # committed with the first attempt, before any call out
     if token is None:
         return "skipped"
+    return _deliver_claimed(notification_id, token, retries_left)
+
+
+def _deliver_claimed(notification_id: int, token: str, retries_left: int, skip: frozenset = frozenset()) -> str:
+    """Delivers a notification this run has claimed with `token`, one channel after the other; `skip` names channels
+    not to try again in this run."""
     row = db.session.get(Notification, notification_id, populate_existing=True)
     history = list(
         db.session.scalars(
@@ -86,7 +102,7 @@ def deliver(notification_id: int, retries_left: int = 0) -> str:
         return _finish(row, token, resolved.channel)
     if resolved is not None:  # resume on the channel whose answer was lost: never an earlier one
         plan = plan[plan.index(resolved) :] if resolved in plan else []
-    refused = {a.channel for a in history if a.outcome == AttemptOutcome.REFUSED}
+    refused = {a.channel for a in history if a.outcome == AttemptOutcome.REFUSED} | skip
     tried_outside = bool(history)
     for channel in plan:
         if channel in refused:
@@ -137,9 +153,13 @@ def _record(attempt: DeliveryAttempt, outcome: AttemptOutcome, result: channels.
     attempt.outcome = outcome
     attempt.upstream_code = result.code if isinstance(result.code, int) else None
     attempt.provider_msgid = result.msgid
-    detail = result.detail if isinstance(result.code, int) or result.code is None else f"{result.code}: {result.detail}"
-    attempt.detail = (detail or None) and detail[:255]
+    attempt.detail = _detail(result)
     attempt.finished_at = utcnow() if outcome != AttemptOutcome.IN_FLIGHT else None
+
+
+def _detail(result: channels.Outcome) -> str | None:
+    detail = result.detail if isinstance(result.code, int) or result.code is None else f"{result.code}: {result.detail}"
+    return (detail or None) and detail[:255]
 
 
 def _give_back(row: Notification, attempt: DeliveryAttempt, result: channels.Outcome) -> None:
@@ -220,6 +240,253 @@ def _finish(row: Notification, token: str, channel: Channel | None, failed: bool
     if result.rowcount != 1:
         current_app.logger.warning("notification %s: claim lost before finishing", row.id)
     return (channel or Channel.INBOX).value
+
+
+# ---- a chunk at once ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class ChunkResult:
+    """What one run over a chunk did: outcomes counted (channel names, "inbox", "skipped"), ids released
+    for a retry with backoff (a transient answer) and ids released unstarted (the run's time budget was spent)."""
+
+    done: Counter = field(default_factory=Counter)
+    retry: list[int] = field(default_factory=list)
+    leftover: list[int] = field(default_factory=list)
+
+
+def deliver_chunk(ids: list[int], retries_left: int = 0, budget_s: float | None = None) -> ChunkResult:
+    """Delivers many notifications with the guarantees of `deliver` (see 6. above), at a few statements per chunk:
+    one UPDATE claims them all; the common case — no earlier attempt, the template message first — commits its
+    in-flight attempts together before any call out, sends one after the other through the adapter (one HTTP
+    session per process, kept alive where the server allows) and records the answers in bulk. Anything else (a
+    subscribe credit to spend, SMS, an earlier attempt, a refusal to fall through) goes through `deliver`'s path,
+    row by row. Commits. A transient answer stops the fast sends (the rest is likely to fail alike): those rows
+    are released for the retry; rows not started within `budget_s` are released as `leftover`."""
+    result = ChunkResult()
+    deadline = None if budget_s is None else time.monotonic() + budget_s
+    token = secrets.token_hex(16)
+    rows = _claim_many(ids, token)
+    if len(set(ids)) > len(rows):
+        result.done["skipped"] = len(set(ids)) - len(rows)
+    fast, inbox_only, slow = _split(rows)
+    if fast:
+        db.session.execute(insert(DeliveryAttempt), [_in_flight(row, token) for row, _reach in fast])
+    if inbox_only:
+        _finish_many([r.id for r in inbox_only], token, NotificationStatus.SENT, Channel.INBOX)
+        result.done[Channel.INBOX.value] += len(inbox_only)
+    db.session.commit()  # the claims and the in-flight attempts, before any call out
+    refused, transient = _send_fast(fast, token, retries_left, deadline, result)
+    for notification_id in slow + refused + transient:
+        if deadline is not None and time.monotonic() > deadline:
+            result.leftover.append(notification_id)
+            continue
+        skip = frozenset({Channel.TEMPLATE}) if notification_id in transient else frozenset()
+        try:
+            result.done[_deliver_claimed(notification_id, token, retries_left, skip)] += 1
+        except TransientDelivery:
+            result.retry.append(notification_id)
+    _release_many(result.leftover, token)
+    return result
+
+
+def _claim_many(ids: list[int], token: str) -> list[Notification]:
+    """Claims every id that is claimable (as `claim` does, in one UPDATE, not committed); returns the claimed rows,
+    detached from the session so that the commits to come do not expire (and reload) them one by one."""
+    now = utcnow()
+    lease = timedelta(seconds=current_app.config["SETTINGS"].notify_claim_lease_s)
+    db.session.execute(
+        update(Notification)
+        .where(
+            Notification.id.in_(ids),
+            or_(
+                Notification.status == NotificationStatus.PENDING,
+                and_(Notification.status == NotificationStatus.SENDING, Notification.claimed_at < now - lease),
+            ),
+        )
+        .values(status=NotificationStatus.SENDING, claim_token=token, claimed_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    stmt = (
+        select(Notification)
+        .where(Notification.id.in_(ids), Notification.claim_token == token)
+        .order_by(Notification.id)
+        .execution_options(populate_existing=True)
+    )
+    rows = list(db.session.scalars(stmt))
+    for row in rows:
+        db.session.expunge(row)
+    return rows
+
+
+def _split(rows: list[Notification]) -> tuple[list, list, list[int]]:
+    """([(row, reach)] to send as template messages at once, rows only the inbox can carry, ids to deliver row by
+    row)."""
+    if not rows:
+        return [], [], []
+    s = current_app.config["SETTINGS"]
+    ids = [row.id for row in rows]
+    tried = set(
+        db.session.scalars(select(DeliveryAttempt.notification_id).where(DeliveryAttempt.notification_id.in_(ids)))
+    )
+    reach = channels.reach_of_many([row.member_id for row in rows])
+    credited = (
+        channels.members_with_credit(list(reach), s.notify_subscribe_template) if s.notify_subscribe_template else set()
+    )
+    fast, inbox_only, slow = [], [], []
+    for row in rows:
+        row_reach = reach.get(row.member_id) or channels.Reach(None, None, None)
+        plan = channels.possible_channels(row, row_reach)
+        if row.id in tried or (Channel.SUBSCRIBE in plan and row.member_id in credited):
+            slow.append(row.id)
+            continue
+        plan = [c for c in plan if c != Channel.SUBSCRIBE]  # no credit: it would be skipped anyway
+        if not plan:
+            inbox_only.append(row)
+        elif plan[0] == Channel.TEMPLATE:
+            fast.append((row, row_reach))
+        else:
+            slow.append(row.id)
+    return fast, inbox_only, slow
+
+
+def _in_flight(row: Notification, token: str) -> dict:
+    template = current_app.config["SETTINGS"].notify_oa_template
+    return {
+        "notification_id": row.id,
+        "channel": Channel.TEMPLATE,
+        "outcome": AttemptOutcome.IN_FLIGHT,
+        "claim_token": token,
+        "template_id": template,
+        "credit_spent": False,
+        "cost_fen": 0,
+        "started_at": utcnow(),
+    }
+
+
+def _send_fast(fast, token, retries_left, deadline, result) -> tuple[list[int], list[int]]:
+    """Sends the template messages of `fast` one after the other and records the answers in bulk (committed).
+    Returns (ids refused, ids whose transient answer falls through on this last retry) for the row-by-row path."""
+    answers, unsent = [], []
+    for n, (row, reach) in enumerate(fast):
+        if deadline is not None and time.monotonic() > deadline:
+            unsent = fast[n:]
+            break
+        outcome = channels.call(Channel.TEMPLATE, row, reach)
+        answers.append((row.id, outcome))
+        if not outcome.delivered and not outcome.permanent and (retries_left > 0 or outcome.ambiguous):
+            unsent = fast[n + 1 :]  # busy, rate-limited or unreachable: the rest waits for the retry's backoff
+            break
+    now = utcnow()
+    _record_many(token, [(nid, _outcome_of(outcome), outcome) for nid, outcome in answers], now)
+    delivered = [nid for nid, outcome in answers if outcome.delivered]
+    _finish_many(delivered, token, NotificationStatus.SENT, Channel.TEMPLATE, now)
+    if delivered:
+        result.done[Channel.TEMPLATE.value] += len(delivered)
+    refused = [nid for nid, outcome in answers if outcome.permanent]
+    again = [nid for nid, outcome in answers if not outcome.delivered and not outcome.permanent]
+    unsent_ids = [row.id for row, _reach in unsent]
+    if unsent_ids:  # never called: their in-flight attempts did not happen
+        db.session.execute(
+            delete(DeliveryAttempt)
+            .where(
+                DeliveryAttempt.notification_id.in_(unsent_ids),
+                DeliveryAttempt.claim_token == token,
+                DeliveryAttempt.outcome == AttemptOutcome.IN_FLIGHT,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    stopped = bool(again) and (retries_left > 0 or any(o.ambiguous for _, o in answers))
+    if stopped:
+        result.retry += again + unsent_ids
+        _release_many(again + unsent_ids, token)
+        return refused, []
+    result.leftover += unsent_ids  # the budget is spent (or nothing is left)
+    db.session.commit()
+    return refused, again
+
+
+def _outcome_of(outcome: channels.Outcome) -> AttemptOutcome:
+    if outcome.delivered:
+        return AttemptOutcome.DELIVERED
+    if outcome.ambiguous:
+        return AttemptOutcome.IN_FLIGHT
+    return AttemptOutcome.REFUSED if outcome.permanent else AttemptOutcome.TRANSIENT
+
+
+def _record_many(token: str, answers: list[tuple[int, AttemptOutcome, channels.Outcome]], now) -> None:
+    """`_record` for many in-flight attempts of this run: one UPDATE for the delivered ones, one executemany for the
+    (few) others."""
+    delivered = {nid: result.msgid for nid, outcome, result in answers if outcome == AttemptOutcome.DELIVERED}
+    if delivered:
+        db.session.execute(
+            update(DeliveryAttempt)
+            .where(
+                DeliveryAttempt.notification_id.in_(delivered),
+                DeliveryAttempt.claim_token == token,
+                DeliveryAttempt.outcome == AttemptOutcome.IN_FLIGHT,
+            )
+            .values(
+                outcome=AttemptOutcome.DELIVERED,
+                finished_at=now,
+                provider_msgid=case(delivered, value=DeliveryAttempt.notification_id, else_=None),
+            )
+            .execution_options(synchronize_session=False)
+        )
+    others = [answer for answer in answers if answer[1] != AttemptOutcome.DELIVERED]
+    if not others:
+        return
+    t = DeliveryAttempt.__table__
+    stmt = (
+        t.update()
+        .where(
+            t.c.notification_id == bindparam("b_id"),
+            t.c.claim_token == token,
+            t.c.outcome == AttemptOutcome.IN_FLIGHT,
+        )
+        .values(
+            outcome=bindparam("b_outcome"),
+            upstream_code=bindparam("b_code"),
+            detail=bindparam("b_detail"),
+            finished_at=bindparam("b_finished"),
+        )
+    )
+    params = [
+        {
+            "b_id": nid,
+            "b_outcome": outcome,
+            "b_code": result.code if isinstance(result.code, int) else None,
+            "b_detail": _detail(result),
+            "b_finished": None if outcome == AttemptOutcome.IN_FLIGHT else now,
+        }
+        for nid, outcome, result in others
+    ]
+    db.session.execute(stmt, params)
+
+
+def _finish_many(ids: list[int], token: str, status: NotificationStatus, channel: Channel, now=None) -> None:
+    """`_finish` for many rows of this run, in one UPDATE (not committed)."""
+    if not ids:
+        return
+    now = now or utcnow()
+    db.session.execute(
+        update(Notification)
+        .where(Notification.id.in_(ids), Notification.claim_token == token)
+        .values(status=status, channel=channel, sent_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _release_many(ids: list[int], token: str) -> None:
+    """`_release` for many rows of this run: pending again, committed."""
+    if ids:
+        db.session.execute(
+            update(Notification)
+            .where(Notification.id.in_(ids), Notification.claim_token == token)
+            .values(status=NotificationStatus.PENDING, claim_token=None, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+    db.session.commit()
 
 
 def stuck_notification_ids(limit: int = 5000) -> list[int]:

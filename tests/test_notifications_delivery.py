@@ -24,7 +24,7 @@ from models import (
 )
 from models.base import utcnow
 from services import notifications, notify_channels
-from services.notify_delivery import TransientDelivery, claim, deliver
+from services.notify_delivery import TransientDelivery, claim, deliver, deliver_chunk
 from tests.sandbox_client import SandboxClient
 
 TEMPLATE = "SBX_TODO_REMINDER"
@@ -333,3 +333,94 @@ def test_cancelled_notification_is_not_sent(env):
     notifications.cancel(["k"])
     db.session.commit()
     assert deliver(nid) == "skipped" and _row(nid).status == NotificationStatus.CANCELLED
+
+
+# ---- chunks ------------------------------------------------------------------------------------------------------
+
+
+def _members(env, count, openid_prefix=None):
+    from tests.factories import member
+
+    people = [member(env.world.v1, f"分块党员{i}", password=None) for i in range(count)]
+    db.session.commit()
+    for m in people:
+        if openid_prefix:
+            env.bind(m, WeChatApp.OFFICIAL_ACCOUNT, f"{openid_prefix}-{m.id}")
+    return people
+
+
+def test_a_chunk_sends_template_messages_at_once_and_the_rest_row_by_row(env):
+    refused, *template = _members(env, 4, "o-oa")
+    [inbox_only] = _members(env, 1)
+    [subscriber] = _members(env, 1)
+    env.bind(subscriber, WeChatApp.MINI_PROGRAM, "o-mini-1")
+    env.credit(subscriber, "o-mini-1")
+    ids = [_post(m, key=f"c{m.id}") for m in (refused, *template, inbox_only, subscriber)]
+    cancelled = _post(env.member, key="cancelled")
+    notifications.cancel(["cancelled"])
+    db.session.commit()
+    env.wx.fault("template_send", errcode=40003)  # the first template message sent: the refused member's
+    result = deliver_chunk([*ids, cancelled], retries_left=3)
+    assert result.done == {"template": 3, "subscribe": 1, "inbox": 2, "skipped": 1}
+    assert (result.retry, result.leftover) == ([], [])
+    assert [(_row(i).status, _row(i).channel) for i in ids] == [
+        (NotificationStatus.FAILED, Channel.INBOX),
+        *[(NotificationStatus.SENT, Channel.TEMPLATE)] * 3,
+        (NotificationStatus.SENT, Channel.INBOX),
+        (NotificationStatus.SENT, Channel.SUBSCRIBE),
+    ]
+    assert _attempts(ids[0]) == [(Channel.TEMPLATE, AttemptOutcome.REFUSED, 40003)]
+    assert _attempts(ids[1]) == [(Channel.TEMPLATE, AttemptOutcome.DELIVERED, None)]
+    assert sorted(m["kind"] for m in env.wx.outbox()) == ["subscribe", "template", "template", "template"]
+    again = deliver_chunk(ids)
+    assert again.done == {"skipped": len(ids)} and len(env.wx.outbox()) == 4
+
+
+def test_a_transient_answer_releases_the_rest_of_the_chunk_for_the_retry(env):
+    ids = [_post(m, key=f"t{m.id}") for m in _members(env, 3, "o-oa")]
+    env.wx.fault("template_send", errcode=45009)
+    result = deliver_chunk(ids, retries_left=2)
+    assert result.retry == ids and result.done == {}
+    assert {(_row(i).status, _row(i).claim_token) for i in ids} == {(NotificationStatus.PENDING, None)}
+    assert _attempts(ids[0]) == [(Channel.TEMPLATE, AttemptOutcome.TRANSIENT, 45009)]
+    assert _attempts(ids[1]) == [] and _attempts(ids[2]) == []  # never called: no attempt
+    assert deliver_chunk(ids, retries_left=1).done == {"template": 3}
+    assert len(env.wx.outbox()) == 3
+
+
+def test_on_the_last_retry_a_transient_answer_falls_through(env):
+    ids = [_post(m, key=f"l{m.id}") for m in _members(env, 3, "o-oa")]
+    env.wx.fault("template_send", errcode=45009)
+    result = deliver_chunk(ids, retries_left=0)
+    assert result.done == {"template": 2, "inbox": 1} and result.retry == []
+    assert _row(ids[0]).status == NotificationStatus.FAILED
+    assert _attempts(ids[0]) == [(Channel.TEMPLATE, AttemptOutcome.TRANSIENT, 45009)]  # not tried twice
+
+
+def test_a_crashed_chunk_is_resent_once_with_the_same_client_msg_ids(env):
+    from services import wechat
+
+    people = _members(env, 2, "o-oa")
+    ids = [_post(m, key=f"k{m.id}") for m in people]
+    for nid in ids:
+        _crashed(nid, Channel.TEMPLATE)
+    first = _row(ids[0])  # the dead run got its first message out before it died
+    data = notify_channels.wechat_fields(first)
+    wechat.official_account().send_template(
+        f"o-oa-{people[0].id}", env.s.notify_oa_template, data, client_msg_id=f"notification-{ids[0]}"
+    )
+    result = deliver_chunk(ids)
+    assert result.done == {"template": 2}
+    assert sorted(m["touser"] for m in env.wx.outbox()) == sorted(f"o-oa-{m.id}" for m in people)
+    assert [a[:2] for a in _attempts(ids[0])] == [
+        (Channel.TEMPLATE, AttemptOutcome.TRANSIENT),
+        (Channel.TEMPLATE, AttemptOutcome.DELIVERED),
+    ]
+
+
+def test_a_spent_budget_releases_the_chunk_unsent(env):
+    ids = [_post(m, key=f"b{m.id}") for m in _members(env, 2, "o-oa")]
+    result = deliver_chunk(ids, budget_s=0)
+    assert result.leftover == ids and result.retry == []
+    assert {(_row(i).status, _row(i).claim_token) for i in ids} == {(NotificationStatus.PENDING, None)}
+    assert _attempts(ids[0]) == [] and env.wx.outbox() == []

@@ -61,20 +61,22 @@ def test_enqueue_sends_in_process_delivers_at_once(app, world, monkeypatch):
     assert (row.status, row.channel) == (NotificationStatus.SENT, Channel.INBOX)
 
 
-def test_enqueue_sends_with_redis_queues_one_job_each(app, world, redis_conn):
+def test_enqueue_sends_with_redis_queues_one_job_per_chunk(app, world, redis_conn, monkeypatch):
     from rq import Queue
 
+    from tasks import notifications as notification_tasks
     from tasks import redis_client
 
     if redis_client() is None:
         pytest.skip("this backend runs without Redis")
+    monkeypatch.setattr(notification_tasks, "CHUNK_SIZE", 2)
     ids = [_post(world.member_v1, key=f"q{i}") for i in range(3)]
     db.session.commit()
     queue = Queue("default", connection=redis_client())
     queue.empty()
     notifications.enqueue_sends(ids)
     jobs = queue.get_jobs()
-    assert sorted(j.args[0] for j in jobs) == sorted(ids)
-    assert {j.func_name for j in jobs} == {"tasks.notifications.send_notification"}
+    assert [j.args[0] for j in jobs] == [ids[:2], ids[2:]]
+    assert {j.func_name for j in jobs} == {"tasks.notifications.send_notifications"}
     assert all(j.retries_left == 4 and j.timeout == 60 for j in jobs)
     queue.empty()

@@ -1,6 +1,6 @@
 """A fan-out through a real RQ worker (`flask --app app worker`, forking) on real Redis against the test database and
-the sandboxes over HTTP: the worker is SIGKILLed twice while a call is in flight (a template message, then an SMS),
-restarted each time, and every message still arrives exactly once."""
+the sandboxes over HTTP, in send jobs of a chunk of notifications each: the worker is SIGKILLed twice while a call is
+in flight (a template message, then an SMS), restarted each time, and every message still arrives exactly once."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from models import AttemptOutcome, Channel, DeliveryAttempt, Notification, Notif
 from models import WeChatIdentity as Identity
 from models.base import utcnow
 from services import notifications, notify_channels
+from tasks import notifications as notification_tasks
 from tasks.notifications import sweep_notifications
 from tests.conftest import redis_test_url
 from tests.factories import member
@@ -28,6 +29,8 @@ from tests.factories import member
 ROOT = Path(__file__).resolve().parent.parent
 PER_MEMBER = 7  # 3 channels x 10 members x 7 = 210 messages
 WORKERS = 2
+CHUNK = 10  # notifications per send job: a killed worker leaves its whole chunk claimed
+HANG = 8  # seconds the sandbox holds the calls the workers die in (their timeout is longer)
 OPEN = (NotificationStatus.PENDING, NotificationStatus.SENDING)
 TEMPLATE = "SBX_TODO_REMINDER"
 
@@ -48,6 +51,8 @@ class Worker:
             WECHAT_API_BASE=f"{live_server.base_url}/_sandbox/wechat",
             SMS_API_BASE=f"{live_server.base_url}/_sandbox/sms",
             SMS_DAILY_LIMIT=str(PER_MEMBER),
+            WECHAT_TIMEOUT=str(3 * HANG),
+            SMS_TIMEOUT=str(3 * HANG),
         )
         self.log, self.proc = log, None
 
@@ -114,14 +119,28 @@ def _wait(predicate, timeout, what, workers=()):
     raise AssertionError(f"timed out waiting for {what}; open: {_open()}\n{logs}")
 
 
-def _hanging(channel) -> bool:
-    """A call on `channel` in flight for over a second: the one the sandbox holds for 3 s."""
-    stmt = select(func.count()).where(
+def _hanging(channel) -> int:
+    """How many runs have a call on `channel` in flight for over a second: the ones the sandbox holds for HANG s.
+    (A chunk's template messages are in flight together, under the run's claim token.)"""
+    stmt = select(func.count(DeliveryAttempt.claim_token.distinct())).where(
         DeliveryAttempt.outcome == AttemptOutcome.IN_FLIGHT,
         DeliveryAttempt.channel == channel,
         DeliveryAttempt.started_at < utcnow() - timedelta(seconds=1),
     )
-    return db.session.scalar(stmt) > 0
+    return db.session.scalar(stmt)
+
+
+def _drained(workers) -> bool:
+    """Nothing queued and every live worker idle: only what the killed workers held is left."""
+    from rq import Queue
+    from rq import Worker as RqWorker
+
+    conn = notification_tasks.redis_client()
+    if Queue("default", connection=conn).count:
+        return False
+    live = {w.proc.pid for w in workers}
+    states = [w.get_state() for w in RqWorker.all(connection=conn) if w.pid in live]
+    return len(states) == len(live) and all(state == "idle" for state in states)
 
 
 def _sent() -> int:
@@ -167,7 +186,10 @@ def _world(app, world, live_server):
     return ids
 
 
-def test_killed_worker_restarts_and_every_message_arrives_exactly_once(rq_app, world, live_server, tmp_path):
+def test_killed_worker_restarts_and_every_message_arrives_exactly_once(
+    rq_app, world, live_server, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(notification_tasks, "CHUNK_SIZE", CHUNK)
     ids = _world(rq_app, world, live_server)
     base = live_server.base_url
     workers = [Worker(rq_app, live_server, tmp_path / f"worker{i}.log") for i in range(WORKERS)]
@@ -180,15 +202,18 @@ def test_killed_worker_restarts_and_every_message_arrives_exactly_once(rq_app, w
                 w.start()
             progress = 30 * round_
             _wait(lambda n=progress: _sent() >= n, 240, "progress", workers)
-            # The next call on this channel hangs for 3 s: the workers die while it is in flight.
-            fault = {"api": api, "delay": 3} if api else {"delay": 3}
+            # The next call of each worker on this channel hangs: the workers die while the sandbox holds them (not
+            # in between: a subscribe message whose answer is lost counts as sent, it may not be half-sent).
+            fault = {"delay": HANG, "times": WORKERS} | ({"api": api} if api else {})
             requests.post(f"{base}/_sandbox/{sandbox}/_control/faults", json=fault, timeout=5)
-            _wait(lambda channel=channel: _hanging(channel), 120, f"a {channel} call in flight", workers)
+            hanging = lambda channel=channel: _hanging(channel) >= WORKERS  # noqa: E731
+            _wait(hanging, 120, f"a {channel} call in flight in each worker", workers)
             for w in workers:
                 w.kill()
         for w in workers:
             w.start()
-        _wait(lambda: _open() <= 2 * WORKERS, 400, "the queue to drain", workers)
+        _wait(lambda: _drained(workers), 400, "the queue to drain", workers)
+        time.sleep(HANG + 0.5)  # the lease made to be over below outlasts any call: the held ones have answered
         # What the killed workers held: claims of runs that died (their lease is made to be over: the runs are surely
         # dead), and jobs a worker had taken from the queue but not started (their rows stay pending; made to look
         # abandoned). Then the periodic sweep finds them.
@@ -203,7 +228,7 @@ def test_killed_worker_restarts_and_every_message_arrives_exactly_once(rq_app, w
         for w in workers:
             w.stop()
     log = "".join(w.log_path.read_text()[-2000:] for w in workers)
-    time.sleep(3.5)  # any hanging sandbox call has answered by now
+    time.sleep(HANG + 0.5)  # any held sandbox call has answered by now
     wechat, sms = _outbox(base, "wechat"), _outbox(base, "sms")
     sent_by = dict(db.session.execute(select(Notification.id, Notification.channel)).all())
     assert Counter(sent_by.values()) == {Channel.SUBSCRIBE: 70, Channel.TEMPLATE: 70, Channel.SMS: 70}, log[-3000:]
