@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import lazyload
 
 from models import (
     CheckinKind,
@@ -65,7 +66,8 @@ def _settings():
 
 def find_existing(member_id: int, client_id: str) -> DutyCheckin | None:
     stmt = select(DutyCheckin).where(DutyCheckin.member_id == member_id, DutyCheckin.client_id == client_id)
-    return db.session.scalar(stmt)
+    # The member is the actor, already in the identity map: not joined in again.
+    return db.session.scalar(stmt.options(lazyload(DutyCheckin.member)))
 
 
 def _same_checkin(row: DutyCheckin, data: dict) -> DutyCheckin:

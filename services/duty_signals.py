@@ -32,6 +32,7 @@ FLAG_LABELS = {
     "reused_photo": "照片重复使用",
 }
 SIGNALS = tuple(FLAG_LABELS)
+_MOVES = (DutyCheckin.read_at, DutyCheckin.accuracy_m, DutyCheckin.wgs_lat, DutyCheckin.wgs_lng)
 _METRES_PER_DEGREE_LAT = 110_574.0  # the smallest (at the equator): the box below is never too small
 
 
@@ -67,15 +68,16 @@ def judge(row: DutyCheckin) -> dict[str, str]:
     return reasons
 
 
-def _earlier(row: DutyCheckin, n: int) -> list[DutyCheckin]:
-    """The cadre's last `n` check-ins read at or before this one's reading time, newest first."""
+def _earlier(row: DutyCheckin, n: int) -> list:
+    """The cadre's last `n` check-ins read at or before this one's reading time, newest first (the columns the
+    signals read, not entities: an entity would bring its member along, joined)."""
     stmt = (
-        select(DutyCheckin)
+        select(*_MOVES)
         .where(DutyCheckin.member_id == row.member_id, DutyCheckin.read_at <= row.read_at)
         .order_by(DutyCheckin.read_at.desc(), DutyCheckin.id.desc())
         .limit(n)
     )
-    return list(db.session.scalars(stmt))
+    return db.session.execute(stmt).all()
 
 
 def _repeated_position(row: DutyCheckin, s):
@@ -104,7 +106,7 @@ def _repeated_position(row: DutyCheckin, s):
     return "repeated_position", reason
 
 
-def _constant_accuracy(row: DutyCheckin, s, earlier: list[DutyCheckin]):
+def _constant_accuracy(row: DutyCheckin, s, earlier: list):
     needed = s.duty_constant_accuracy_count - 1
     if needed < 1:
         return None
@@ -114,14 +116,14 @@ def _constant_accuracy(row: DutyCheckin, s, earlier: list[DutyCheckin]):
     return "constant_accuracy", f"连续{needed + 1}次签到的定位精度都是{row.accuracy_m:g}米；真实定位每次都不同"
 
 
-def _impossible_speed(row: DutyCheckin, s, before: DutyCheckin | None):
+def _impossible_speed(row: DutyCheckin, s, before):
     after = (
-        select(DutyCheckin)
+        select(*_MOVES)
         .where(DutyCheckin.member_id == row.member_id, DutyCheckin.read_at > row.read_at)
         .order_by(DutyCheckin.read_at)
         .limit(1)
     )
-    for other in (before, db.session.scalar(after)):
+    for other in (before, db.session.execute(after).first()):
         if other is None:
             continue
         apart = distance_m((row.wgs_lat, row.wgs_lng), (other.wgs_lat, other.wgs_lng))
