@@ -16,16 +16,17 @@ inserted with ON CONFLICT DO NOTHING / ON DUPLICATE KEY UPDATE (no-op), so rerun
 nothing twice; a statement asks "does this reminder exist" as one index probe per row (`_exists`), so a rerun reads
 no rows it would only skip. Meeting reminders (the bulk: tens of thousands when a period ends) are built and
 written by the database, one INSERT … SELECT per candidate (kind, kind period, stage), each row already naming
-the notification that carries it; duty and learning rows are built here, in keyset pages. Memory does not grow
-with the tree. Writes: reminders (insert, update), notifications (services.reminders.post_many / digests /
-services.notifications.cancel), flush only; the caller commits, then enqueues the sends of
-`ScanResult.notification_ids`.
+the notification that carries it; duty reminders likewise, one INSERT … SELECT per day, stage and shift end;
+learning rows are built here, in keyset pages. Memory does not grow with the tree. Writes: reminders (insert,
+update), notifications (services.reminders.post_many / digests / services.notifications.cancel), flush only; the
+caller commits, then enqueues the sends of `ScanResult.notification_ids`.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask import current_app
 from sqlalchemy import ColumnElement, String, and_, case, cast, exists, func, literal, null, or_, select
@@ -35,13 +36,12 @@ from sqlalchemy.orm import aliased
 from models import (
     AccountStatus,
     Cadence,
-    CheckinKind,
     Course,
     CourseAudience,
     CourseStatus,
     CourseTrack,
     DutyAssignment,
-    DutyCheckin,
+    DutyDay,
     DutyException,
     DutyRoster,
     KindAudience,
@@ -68,7 +68,6 @@ from services.meetings import LEADERSHIP_LEVELS
 from services.reminders import found
 
 PAGE = 2000
-ORG_WINDOW = 1000  # organisation ids per statement of the meeting pass: at most ~8,000 rows (one per kind)
 GRACE = timedelta(days=3)  # a scheduler outage shorter than this still opens every ended period's stages
 DUTY_DAYS = 3  # duty shifts of today and the two days before are looked at
 DEPARTMENT_KINDS = (OrgKind.COMMITTEE, OrgKind.WORKING_COMMITTEE)
@@ -100,13 +99,14 @@ def run_scan(now: datetime | None = None) -> ScanResult:
     result = ScanResult()
     rules = {r.code: r for r in db.session.scalars(select(ReminderRule).where(ReminderRule.enabled.is_(True)))}
     result.closed = lifecycle.close_with_evidence(now)
-    depts = _departments()
-    result.opened["meeting"], candidates = _open_meetings(rules, now)
+    depth = db.session.scalar(select(func.max(Organisation.depth))) or 0
+    result.opened["meeting"], candidates = _open_meetings(rules, depth, now)
     duty = rules.get("duty_missed")
-    result.opened["duty"] = _insert(_duty_rows(duty, depts, now)) if duty else 0
+    result.opened["duty"] = _open_duty(duty, depth, now) if duty else 0
     learning = rules.get("learning_due")
     result.opened["learning"] = _insert(_learning_rows(learning, now)) if learning else 0
     ids = lifecycle.post_meeting_notices(candidates, now) if result.opened["meeting"] else []
+    ids += lifecycle.post_duty_notices(now) if result.opened["duty"] else []
     ids += lifecycle.notify_pending(now)
     result.notified = len(ids)
     digests = lifecycle.post_digests(now)
@@ -187,33 +187,6 @@ def keyset_pages(make_stmt, group_index: int):
         after = rows[-1][group_index]
 
 
-def id_windows(make_stmt, max_id: int, width: int = ORG_WINDOW):
-    """Runs `make_stmt(low, high)` over consecutive primary-key windows (low, high] up to `max_id`: each statement
-    reads one range of the key, so the whole pass is linear (a LIMIT page with ORDER BY over a join is sorted again
-    for every page). Yields lists of rows."""
-    for low in range(0, max_id, width):
-        rows = db.session.execute(make_stmt(low, low + width)).all()
-        if rows:
-            yield rows
-
-
-# --- departments --------------------------------------------------------------------------------------------------
-
-
-def _departments() -> frozenset[int]:
-    """Ids of the organisations a department can administer (committees at township level and up): a few hundred
-    in a city, the only per-tree set the scan holds."""
-    o = Organisation
-    stmt = select(o.id).where(o.active.is_(True), o.kind.in_(DEPARTMENT_KINDS), o.level.in_(DEPARTMENT_LEVELS))
-    return frozenset(db.session.scalars(stmt))
-
-
-def departments_above(path: str, depts: frozenset[int]) -> list[int]:
-    """The departments above an organisation (itself excluded), nearest first."""
-    ids = [int(p) for p in path.strip("/").split("/") if p]
-    return [i for i in reversed(ids[:-1]) if i in depts]
-
-
 # --- meetings -------------------------------------------------------------------------------------------------------
 
 
@@ -292,7 +265,7 @@ def _audience(o):
     )
 
 
-def _open_meetings(rules, now) -> tuple[int, list[Candidate]]:
+def _open_meetings(rules, depth: int, now) -> tuple[int, list[Candidate]]:
     """Opens the meeting reminders due as of `now`: one INSERT … SELECT per candidate (kind, kind period, stage),
     so the rows are built and written by the database (a period's end opens tens of thousands at once). Each row
     is written already dealt with: the key of the notification that will carry it (services.reminders.
@@ -301,8 +274,7 @@ def _open_meetings(rules, now) -> tuple[int, list[Candidate]]:
     cands = meeting_candidates(rules, kinds, now)
     if not cands:
         return 0, cands
-    depth = db.session.scalar(select(func.max(Organisation.depth))) or 0
-    return sum(_insert_select(_meeting_select(c, depth, now)) for c in cands), cands
+    return sum(lifecycle.insert_select(_R, _meeting_select(c, depth, now)) for c in cands), cands
 
 
 def _meeting_select(c: Candidate, depth: int, now: datetime):
@@ -379,8 +351,8 @@ def _constant_columns(**values):
 
 def _with_departments(stmt, depth: int):
     """Joins an organisation's ancestors (parent, grandparent, … up to `depth`) and returns the statement with the
-    nearest department above it and the one above that (as departments_above: active committees at township
-    level and up, the organisation itself excluded)."""
+    nearest department above it and the one above that (active committees at township level and up, the
+    organisation itself excluded)."""
     prev, ancestors = Organisation, []
     for _ in range(depth):
         p = aliased(Organisation)
@@ -404,17 +376,6 @@ def _with_departments(stmt, depth: int):
     return stmt, first(ids), second
 
 
-def _insert_select(select_stmt) -> int:
-    """INSERT INTO reminders … SELECT, skipping keys that exist (a concurrent scan's). Returns the rows written."""
-    names = [col.name for col in select_stmt.selected_columns]
-    if db.session.connection().dialect.name == "mysql":
-        stmt = mysql.insert(_R).from_select(names, select_stmt)
-        stmt = stmt.on_duplicate_key_update(key=_R.c.key)  # a no-op: the row stays as it is
-    else:
-        stmt = sqlite.insert(_R).from_select(names, select_stmt).on_conflict_do_nothing(index_elements=["key"])
-    return db.session.execute(stmt).rowcount
-
-
 def _exists(org_id, subject_id, period, stage: ReminderStage, member_id=None):
     """Whether the reminder of this identity exists: one probe of ix_reminders_identity, named for MariaDB, whose
     statistics lag behind a table that a cold scan has just filled (it then probes ix_reminders_org and reads every
@@ -427,88 +388,91 @@ def _exists(org_id, subject_id, period, stage: ReminderStage, member_id=None):
     return probe.limit(1).scalar_subquery().is_not(None)
 
 
-def _stage_dept(stage: ReminderStage, above: list[int]):
-    """The department alerted at a stage: None (nobody), an id, or False when the stage has nobody to reach."""
-    if stage == ReminderStage.REMIND:
-        return None
-    if stage == ReminderStage.OVERDUE:
-        return above[0] if above else None
-    return above[1] if len(above) > 1 else False
-
-
 # --- duty -----------------------------------------------------------------------------------------------------------
 
 
-def _duty_rows(rule: ReminderRule, depts, now):
-    """Rostered cadres without any check-in on one of the last DUTY_DAYS days, after their shift ended."""
-    if rule.overdue_after_hours is None and rule.escalate_after_hours is None:
-        return
+def _open_duty(rule: ReminderRule, depth: int, now: datetime) -> int:
+    """Opens the duty reminders of the last DUTY_DAYS days: rostered cadres without any check-in on the day, once
+    their shift ended (OVERDUE) and the further delay passed (ESCALATE, to the village's nearest department). One
+    INSERT … SELECT per day and stage, so the rows are built and written by the database; returns how many were
+    new."""
+    stages = [(ReminderStage.OVERDUE, rule.overdue_after_hours), (ReminderStage.ESCALATE, rule.escalate_after_hours)]
+    shift_ends: dict[int, list[time]] = defaultdict(list)  # weekday → the shifts' end times (a city has a handful)
+    for weekday, ends_at in db.session.execute(select(DutyRoster.weekday, DutyRoster.ends_at).distinct()):
+        shift_ends[weekday].append(ends_at)
     zone = _zone()
     today = now.astimezone(zone).date()
+    opened = 0
     for back in range(DUTY_DAYS - 1, -1, -1):
-        yield from _duty_rows_of_day(rule, today - timedelta(days=back), depts, now, zone)
+        day = today - timedelta(days=back)
+        ends = {t: datetime.combine(day, t, tzinfo=zone).astimezone(UTC) for t in shift_ends[day.weekday()]}
+        for stage, hours in stages:
+            due = {t: end for t, end in ends.items() if hours is not None and end + timedelta(hours=hours) <= now}
+            if due:
+                opened += lifecycle.insert_select(_R, _duty_select(rule, stage, day, due, depth, now))
+    return opened
 
 
-def _duty_rows_of_day(rule, day: date, depts, now, zone):
+def _duty_select(rule, stage: ReminderStage, day: date, due: dict[time, datetime], depth: int, now: datetime):
+    """The reminder rows of one day and stage: each cadre rostered that day at an active village, in a shift whose
+    end is in `due` (end time → the reminder's due_at), not on leave, without a check-in that day and without
+    this stage's reminder (a rerun reads index probes only)."""
     a, r, o = DutyAssignment, DutyRoster, Organisation
-    on_leave = exists().where(
-        DutyException.assignment_id == a.id, DutyException.starts_on <= day, DutyException.ends_on >= day
+    on_leave = found(DutyException.assignment_id == a.id, DutyException.starts_on <= day, DutyException.ends_on >= day)
+    checked_in = found(  # one primary-key probe of the day's counts (services.duty_days)
+        DutyDay.duty_date == day, DutyDay.org_id == a.org_id, DutyDay.member_id == a.member_id, DutyDay.checkins > 0
     )
-    checked_in = found(
-        DutyCheckin.member_id == a.member_id,
-        DutyCheckin.org_id == a.org_id,
-        DutyCheckin.duty_date == day,
-        DutyCheckin.kind == CheckinKind.CHECKIN,
-    )
-
-    stages = [
-        (ReminderStage.OVERDUE, rule.overdue_after_hours),
-        (ReminderStage.ESCALATE, rule.escalate_after_hours),
-    ]
-    last_stage = [stage for stage, hours in stages if hours is not None][-1]
-    done = _exists(a.org_id, a.id, day.isoformat(), last_stage)  # every stage of this shift is open already
-
-    def stmt(after):
-        return (
-            select(a.id, a.member_id, a.org_id, o.path, o.name, r.ends_at)
-            .join(r, and_(r.assignment_id == a.id, r.weekday == day.weekday()))
-            .join(o, and_(o.id == a.org_id, o.active.is_(True)))
-            .where(
-                a.id > after,
-                a.starts_on <= day,
-                or_(a.ends_on.is_(None), a.ends_on >= day),
-                ~on_leave,
-                ~checked_in,
-                ~done,
-            )
-            .order_by(a.id)
+    stmt = (
+        select(a.id)
+        .select_from(a)
+        .join(r, and_(r.assignment_id == a.id, r.weekday == day.weekday(), r.ends_at.in_(sorted(due))))
+        .join(o, and_(o.id == a.org_id, o.active.is_(True)))
+        .where(
+            a.starts_on <= day,
+            or_(a.ends_on.is_(None), a.ends_on >= day),
+            ~on_leave,
+            ~checked_in,
+            ~_exists(a.org_id, a.id, day.isoformat(), stage),
         )
+    )
+    dept = None
+    if stage == ReminderStage.ESCALATE:
+        stmt, dept, _second = _with_departments(stmt, depth)
+        stmt = stmt.where(dept.isnot(None))  # no department above the village: nobody to escalate to
+    label = f" {day.month}月{day.day}日值班未签到"
+    member = cast(a.member_id, String)
+    return stmt.with_only_columns(
+        *_constant_columns(
+            key=_text("duty:") + member + _text(":") + cast(a.org_id, String) + _text(f":{day}:{stage.value}"),
+            rule_id=rule.id,
+            subject=ReminderSubject.DUTY.value,
+            stage=stage.value,
+            org_id=a.org_id,
+            member_id=a.member_id,
+            dept_org_id=dept,
+            subject_id=a.id,
+            period=day.isoformat(),
+            year=None,
+            slot=None,
+            day=day,
+            due_at=case({t: literal(end, _R.c.due_at.type) for t, end in due.items()}, value=r.ends_at),
+            title=func.substr(o.name + _text(label), 1, 100),
+            created_at=now,
+            notified_at=now,
+            notification_key=_duty_notice_key(stage, now),
+        )
+    )
 
-    for page in keyset_pages(stmt, 0):
-        for assignment_id, member_id, org_id, path, org_name, ends_at in page:
-            shift_end = datetime.combine(day, ends_at, tzinfo=zone).astimezone(UTC)
-            for stage, hours in stages:
-                if hours is None or shift_end + timedelta(hours=hours) > now:
-                    continue
-                above = departments_above(path, depts)
-                dept = above[0] if stage == ReminderStage.ESCALATE and above else None
-                if stage == ReminderStage.ESCALATE and dept is None:
-                    continue
-                yield _row(
-                    rule,
-                    ReminderSubject.DUTY,
-                    stage,
-                    f"duty:{member_id}:{org_id}:{day.isoformat()}:{stage.value}",
-                    org_id,
-                    assignment_id,
-                    day.isoformat(),
-                    shift_end,
-                    f"{org_name} {day.month}月{day.day}日值班未签到",
-                    now,
-                    member_id=member_id,
-                    dept_org_id=dept,
-                    day=day,
-                )
+
+def _duty_notice_key(stage: ReminderStage, now: datetime):
+    """The key of the notification carrying a duty reminder: one per cadre, village and scan (none for an
+    escalation: the digests carry those). services.reminders.post_duty_notices posts them."""
+    if stage == ReminderStage.ESCALATE:
+        return None
+    a = DutyAssignment
+    category = lifecycle.category_of(ReminderSubject.DUTY, stage)
+    member, org = cast(a.member_id, String), cast(a.org_id, String)
+    return _text(f"reminder:{category}:") + member + _text(":") + org + _text(f":{lifecycle.scan_stamp(now)}")
 
 
 # --- learning -------------------------------------------------------------------------------------------------------

@@ -12,13 +12,12 @@ from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import and_, case, func, literal, select, update
+from sqlalchemy import String, and_, case, cast, func, literal, select, update
 from sqlalchemy.dialects import mysql, sqlite
 
 from models import (
     AccountStatus,
-    CheckinKind,
-    DutyCheckin,
+    DutyDay,
     Lesson,
     LessonProgress,
     MeetingKind,
@@ -78,10 +77,8 @@ def _meeting_evidence():
 
 
 def _duty_evidence():
-    r, c = Reminder, DutyCheckin
-    checked_in = found(
-        c.member_id == r.member_id, c.org_id == r.org_id, c.duty_date == r.day, c.kind == CheckinKind.CHECKIN
-    )
+    r, d = Reminder, DutyDay
+    checked_in = found(d.duty_date == r.day, d.org_id == r.org_id, d.member_id == r.member_id, d.checkins > 0)
     return select(r.id, r.notification_key).where(r.closed_at.is_(None), r.subject == ReminderSubject.DUTY, checked_in)
 
 
@@ -263,12 +260,14 @@ def scan_stamp(now: datetime) -> str:
 
 def post_meeting_notices(candidates, now: datetime) -> list[int]:
     """Posts the notifications that the meeting reminders opened by this scan carry (services.reminder_scan wrote
-    each row with the key of its notification: one per organisation and kind of notice, to the secretary). Which
-    candidates an organisation's group holds is read as a bit mask, per window of organisation ids, so that
-    neither the rows nor the tree are read into memory. Returns the ids of the notifications posted."""
-    from services.reminder_scan import id_windows
+    each row with the key of its notification: one per organisation and kind of notice, to the secretary), with
+    one INSERT … SELECT: the rows are grouped by notification, each group's candidates read as a bit mask. A
+    notification's text depends on its organisation and on that mask and count only (a scan has a few dozen
+    distinct ones), so the texts are written here once per shape and chosen by the database. Neither the rows nor
+    the tree are read into memory. Returns the ids of the notifications posted."""
+    from models.notifications import Notification
 
-    r = Reminder
+    r, o, n = Reminder, Organisation, Notification
     listed = [c for c in candidates if c.stage != ReminderStage.ESCALATE][:MASK_BITS]
     if not listed:
         return []
@@ -279,38 +278,115 @@ def post_meeting_notices(candidates, now: datetime) -> list[int]:
         ],
         else_=0,
     )
+    groups = (
+        select(r.org_id, r.notification_key.label("key"), func.sum(bit).label("mask"), func.count().label("n"))
+        .where(r.subject == ReminderSubject.MEETING, r.notified_at == now, r.notification_key.isnot(None))
+        .group_by(r.org_id, r.notification_key)
+        .subquery()
+    )
+    g = groups.c
+    shapes = db.session.execute(select(g.mask, g.n).where(g.mask > 0).distinct()).all()
+    if not shapes:
+        return []
+    texts = {}  # (mask, count) → category, title, body after the organisation's name, due
+    for mask, count in shapes:
+        items = [Item(c.title, c.due_at, 0, c.stage) for i, c in enumerate(listed) if int(mask) >> i & 1]
+        category = category_of(ReminderSubject.MEETING, items[0].stage)
+        title, tail = _meeting_text(category, items, count)
+        texts[and_(g.mask == mask, g.n == count)] = (category, title, tail, min(i.due_at for i in items))
 
-    def stmt(low, high):
-        return (
-            select(r.org_id, r.notification_key, func.sum(bit), func.count())
-            .where(
-                r.subject == ReminderSubject.MEETING,
-                r.org_id > low,
-                r.org_id <= high,
-                r.notified_at == now,
-                r.notification_key.isnot(None),
-            )
-            .group_by(r.org_id, r.notification_key)
+    def pick(index: int, type_=String):
+        return case(*[(shape, literal(values[index], type_)) for shape, values in texts.items()])
+
+    secretary = secretary_of(o)
+    rows = (
+        select(
+            secretary.label("member_id"),
+            g.key.label("key"),
+            pick(0).label("category"),
+            pick(1).label("title"),
+            (o.name + pick(2)).label("body"),
+            (literal("/pages/meetings/meetings?org_id=", String) + cast(o.id, String)).label("page"),
+            pick(3, n.__table__.c.due_at.type).label("due_at"),
+            o.name.label("org_name"),
         )
+        .select_from(groups)
+        .join(o, o.id == g.org_id)
+        .where(g.mask > 0, secretary.isnot(None))
+    )
+    return _post_selected(rows, ("meeting_due", "meeting_overdue"), now)
 
-    posted: list[int] = []
-    max_id = db.session.scalar(select(func.max(Organisation.id))) or 0
-    for page in id_windows(stmt, max_id):
-        recipients = _org_recipients({org_id for org_id, *_rest in page})
-        messages = []
-        for org_id, key, mask, count in page:
-            member_id, org_name = recipients.get(org_id, (None, None))
-            items = [Item(c.title, c.due_at, org_id, c.stage) for i, c in enumerate(listed) if int(mask) >> i & 1]
-            if member_id is None or not items:
-                continue
-            category = category_of(ReminderSubject.MEETING, items[0].stage)
-            title, body, link = _message(category, org_name, items, count)
-            messages.append(
-                {"member_id": member_id, "key": key, "category": category, "title": title, "body": body}
-                | {"page": link, "due_at": min(i.due_at for i in items), "org_name": org_name}
-            )
-        posted += post_many(messages, now)
-    return posted
+
+def post_duty_notices(now: datetime) -> list[int]:
+    """Posts the notifications that the duty reminders opened by this scan carry (services.reminder_scan keyed
+    them: one per cadre and village), with one INSERT … SELECT grouping the rows by notification; the body names
+    the missed days (all of them up to LISTED, else the first and how many). Returns the ids posted."""
+    r, o = Reminder, Organisation
+    groups = (
+        select(
+            r.notification_key.label("key"),
+            r.member_id,
+            r.org_id,
+            func.count().label("n"),
+            func.min(r.due_at).label("due_at"),
+            func.min(r.title).label("first"),
+            func.aggregate_strings(r.title, "、").label("titles"),
+        )
+        .where(r.subject == ReminderSubject.DUTY, r.notified_at == now, r.notification_key.isnot(None))
+        .group_by(r.notification_key, r.member_id, r.org_id)
+        .subquery()
+    )
+    g = groups.c
+    named = case(
+        (g.n <= LISTED, g.titles), else_=g.first + literal("等", String) + cast(g.n, String) + literal("项", String)
+    )
+    title, tail, page = _duty_text()
+    rows = (
+        select(
+            g.member_id,
+            g.key,
+            literal("duty_missed", String).label("category"),
+            literal(title, String).label("title"),
+            (named + literal(tail, String)).label("body"),
+            literal(page, String).label("page"),
+            g.due_at,
+            o.name.label("org_name"),
+        )
+        .select_from(groups)
+        .join(o, o.id == g.org_id)
+        .where(g.n > 0)
+    )
+    return _post_selected(rows, ("duty_missed",), now)
+
+
+def _post_selected(rows, categories: tuple[str, ...], now: datetime) -> list[int]:
+    """Posts the notifications that `rows` selects (member_id, key, category, title, body, page, due_at,
+    org_name) as pending, created now, skipping keys that exist. Returns the ids of the new ones: above the
+    highest id before, created now, of these categories."""
+    from models.notifications import Notification, NotificationStatus
+
+    n = Notification
+    rows = rows.add_columns(
+        literal(NotificationStatus.PENDING.value, String).label("status"),
+        literal(now, n.__table__.c.created_at.type).label("created_at"),
+        literal(now, n.__table__.c.updated_at.type).label("updated_at"),
+    )
+    before = db.session.scalar(select(func.max(n.id))) or 0
+    insert_select(n.__table__, rows)
+    new = select(n.id).where(n.id > before, n.created_at == now, n.category.in_(categories))
+    return sorted(db.session.scalars(new))
+
+
+def insert_select(table, select_stmt) -> int:
+    """INSERT INTO table … SELECT into a table with a unique `key`, skipping keys that exist (a concurrent
+    writer's). Returns the rows written."""
+    names = [col.name for col in select_stmt.selected_columns]
+    if db.session.connection().dialect.name == "mysql":
+        stmt = mysql.insert(table).from_select(names, select_stmt)
+        stmt = stmt.on_duplicate_key_update(key=table.c.key)  # a no-op: the row stays as it is
+    else:
+        stmt = sqlite.insert(table).from_select(names, select_stmt).on_conflict_do_nothing(index_elements=["key"])
+    return db.session.execute(stmt).rowcount
 
 
 def category_of(subject: ReminderSubject, stage: ReminderStage) -> str:
@@ -325,17 +401,28 @@ def _titles(items, count: int | None = None) -> str:
     return names + (f"等{count}项" if count > LISTED else "")
 
 
-def _message(category: str, org_name: str | None, items, count: int | None = None) -> tuple[str, str, str]:
-    last_day = _local(min(i.due_at for i in items) - timedelta(seconds=1))
-    org_id = items[0].org_id
+def _meeting_text(category: str, items, count: int | None = None) -> tuple[str, str]:
+    """The title of a meeting notice, and its body after the organisation's name."""
     if category == "meeting_due":
-        body = f"{org_name}：{_titles(items, count)}尚未开展，请于{last_day.month}月{last_day.day}日前完成并上传记录。"
-        return "组织生活即将到期", body, f"/pages/meetings/meetings?org_id={org_id}"
-    if category == "meeting_overdue":
-        body = f"{org_name}：{_titles(items, count)}未按期开展，已通报上级组织部门，请尽快补开并上传记录。"
-        return "组织生活已逾期", body, f"/pages/meetings/meetings?org_id={org_id}"
+        last_day = _local(min(i.due_at for i in items) - timedelta(seconds=1))
+        tail = f"：{_titles(items, count)}尚未开展，请于{last_day.month}月{last_day.day}日前完成并上传记录。"
+        return "组织生活即将到期", tail
+    return "组织生活已逾期", f"：{_titles(items, count)}未按期开展，已通报上级组织部门，请尽快补开并上传记录。"
+
+
+def _duty_text() -> tuple[str, str, str]:
+    """The title of a missed-duty notice, its body after the days it names, and its page."""
+    return "值班未签到", "。如已在岗请及时签到或向组织部门说明。", "/pages/duty/checkin"
+
+
+def _message(category: str, org_name: str | None, items, count: int | None = None) -> tuple[str, str, str]:
+    org_id = items[0].org_id
+    if category in ("meeting_due", "meeting_overdue"):
+        title, tail = _meeting_text(category, items, count)
+        return title, f"{org_name}{tail}", f"/pages/meetings/meetings?org_id={org_id}"
     if category == "duty_missed":
-        return "值班未签到", f"{_titles(items, count)}。如已在岗请及时签到或向组织部门说明。", "/pages/duty/checkin"
+        title, tail, page = _duty_text()
+        return title, _titles(items, count) + tail, page
     due = _local(items[0].due_at)
     late = items[0].stage != ReminderStage.REMIND
     body = f"{_titles(items, count)}，完成期限{due.month}月{due.day}日{due:%H:%M}，请尽快完成学习。"

@@ -33,7 +33,7 @@ from services.authz import Actor
 from services.meeting_stats import period_end
 from services.meeting_tallies import slot_of
 from services.meetings import period_of
-from services.reminder_scan import GRACE, run_scan
+from services.reminder_scan import DUTY_DAYS, GRACE, run_scan
 from tests.factories import member
 from tests.test_duty_support import circle_fence, local_at, local_yesterday, make_cadre, post_checkin
 from tests.test_learning_stats import channel, course
@@ -154,6 +154,9 @@ def test_one_notice_per_branch_and_kind_of_notice_carries_all_its_reminders(app,
     note = db.session.scalar(select(Notification).where(Notification.key == overdue[0].notification_key))
     assert (note.member_id, note.category) == (world.sec_v1.id, "meeting_overdue")
     assert f"等{len(overdue)}项" in note.body and note.id in first.notification_ids
+    assert note.body.startswith(f"{world.v1.name}：") and note.org_name == world.v1.name
+    assert note.page == f"/pages/meetings/meetings?org_id={world.v1.id}"
+    assert note.due_at == min(row.due_at for row in overdue) and note.title == "组织生活已逾期"
     assert len(notes(world.sec_v1.id)) == 1  # nothing was due on 8 November: the overdue notice only
     # A branch without a secretary (appointed or by role) is dealt with, and nobody is told.
     world.v2.secretary_id = None
@@ -235,7 +238,14 @@ def test_a_missed_check_in_alerts_the_cadre_then_the_department_and_closes_on_ch
     scan(local_at(app, day, 17, 31))
     prefix = f"duty:{cadre.id}:{world.v1.id}:{day.isoformat()}:"
     assert open_keys(subject="duty") == {prefix + "overdue"}
-    assert [n.category for n in notes(cadre.id)] == ["duty_missed"]
+    [note] = notes(cadre.id)
+    assert (note.category, note.title, note.org_name, note.page) == (
+        "duty_missed",
+        "值班未签到",
+        world.v1.name,
+        "/pages/duty/checkin",
+    )
+    assert note.body == f"{world.v1.name} {day.month}月{day.day}日值班未签到。如已在岗请及时签到或向组织部门说明。"
     scan(local_at(app, day, 19, 31))
     row = db.session.scalar(select(Reminder).where(Reminder.key == prefix + "escalate"))
     assert row.dept_org_id == world.town_a1.id
@@ -244,6 +254,22 @@ def test_a_missed_check_in_alerts_the_cadre_then_the_department_and_closes_on_ch
     assert scan(local_at(app, day, 19, 45)).closed == 2
     assert not open_keys(subject="duty")
     assert notes(cadre.id)[0].status == NotificationStatus.CANCELLED
+
+
+def test_a_cadre_absent_three_days_is_told_once_per_village_naming_each_day(app, world):
+    today = local_yesterday(app) + timedelta(days=1)
+    first = today - timedelta(days=DUTY_DAYS - 1)
+    cadre = make_cadre(world, starts_on=first)
+    make_cadre(world, name="另一驻村干部", org=world.v2, starts_on=first)
+    scan(local_at(app, today, 23, 0))
+    [note] = notes(cadre.id)
+    days = [first + timedelta(days=i) for i in range(DUTY_DAYS)]
+    assert sorted(note.body.removesuffix("。如已在岗请及时签到或向组织部门说明。").split("、")) == sorted(
+        f"{world.v1.name} {d.month}月{d.day}日值班未签到" for d in days
+    )
+    assert note.due_at == local_at(app, first, 17, 30).astimezone(UTC)
+    keys = db.session.scalars(select(Reminder.notification_key).where(Reminder.member_id == cadre.id)).all()
+    assert len(keys) == 2 * DUTY_DAYS and {k for k in keys if k} == {note.key}  # escalations: the digests only
 
 
 def test_approved_leave_opens_nothing(app, world):
