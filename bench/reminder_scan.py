@@ -12,6 +12,9 @@ Measured as of 27 November 2025, 09:00 local (November's reminders due, October 
 2024's yearly kinds overdue, the digest hour passed):
 - cold: the first scan, every reminder new (inserts, notifications posted, digests), with its commit;
 - rerun: the next slot's scan, nothing new (the steady state every 15 minutes);
+- period ends: the recurring scans with the most to open, each on the state the one before left (1 December: every
+  monthly kind of November overdue; 1 January: December, Q4 and the year overdue at once; 8 January 09:00: their
+  escalations and the digests);
 - memory: tracemalloc peak of a cold scan over the whole city and over half of it (the organisations of every
   second county deactivated, inside a transaction that is rolled back): flat when the two are close.
 Sends are not enqueued (the bench measures the scan, not delivery). Baseline, same process: reading every
@@ -36,6 +39,14 @@ from seed_city import ROOT, build_app, throwaway_database  # noqa: E402
 sys.path.insert(0, str(ROOT))
 
 GOAL_S = 2.0
+# The scans after the rerun, each on the state the previous one left (local times, the zone added when run): the
+# ends of periods, when the recurring scan has the most to open (every monthly kind of November overdue; then the
+# year's end: December, Q4 and 2025 overdue at once; a week later their escalations).
+PERIOD_ENDS = [
+    ("period end, 1 December 00:05", datetime(2025, 12, 1, 0, 5)),
+    ("year end, 1 January 00:05   ", datetime(2026, 1, 1, 0, 5)),
+    ("escalations, 8 January 09:00", datetime(2026, 1, 8, 9, 0)),
+]
 
 
 def _clear() -> None:
@@ -142,17 +153,24 @@ def measure() -> bool:
     statements = _statements(lambda: results.append(_scan(now + timedelta(minutes=15), commit=True)))
     rerun_s, rerun = results[0]
     print(f"rerun (next slot, nothing new):   {rerun_s:.2f} s  {rerun.summary()}  {statements} statements")
-    print(f"  ratio to baseline {rerun_s / base:.0f}; load average now {os.getloadavg()[0]:.2f}\n", flush=True)
+    print(f"  ratio to baseline {rerun_s / base:.0f}; load average now {os.getloadavg()[0]:.2f}", flush=True)
+    period_s = []
+    for label, at in PERIOD_ENDS:
+        seconds, result = _scan(at.replace(tzinfo=zone), commit=True)
+        period_s.append(seconds)
+        print(f"{label}: {seconds:.2f} s  {result.summary()}", flush=True)
+    print()
     for half in (False, True):
         seconds, peak, summary = _traced(now, half)
         label = "half the city" if half else "whole city   "
         print(f"traced cold scan, {label}: {seconds:.2f} s, tracemalloc peak {peak / 2**20:.1f} MiB  {summary}")
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\nprocess peak RSS {peak_rss:.0f} MiB")
-    ok = cold_s < GOAL_S and rerun_s < GOAL_S
+    ok = cold_s < GOAL_S and rerun_s < GOAL_S and max(period_s) < GOAL_S
     print(
         f"goal, one scan < {GOAL_S:.0f} s: cold {'met' if cold_s < GOAL_S else 'MISSED'} ({cold_s:.2f} s), "
-        f"rerun {'met' if rerun_s < GOAL_S else 'MISSED'} ({rerun_s:.2f} s)"
+        f"rerun {'met' if rerun_s < GOAL_S else 'MISSED'} ({rerun_s:.2f} s), "
+        f"period ends {'met' if max(period_s) < GOAL_S else 'MISSED'} (slowest {max(period_s):.2f} s)"
     )
     _clear()
     db.session.commit()
