@@ -6,7 +6,8 @@ meetings (about 200,000, through their tallies), and whatever duty rosters and c
 Without --url a throwaway `party_bench_<random>` database is migrated, seeded (the city demo, then about
 `--meetings` meetings of 2025 as bench/meeting_stats.py inserts them) and dropped at the end. With --url the
 database is seeded the same way if it is empty and kept, so that later runs skip the seeding; its reminders and
-notifications are deleted before and after each run (nothing else is changed: the half-tree run is rolled back).
+notifications are deleted before and after each run (nothing else is changed: the half-tree run is rolled back),
+and nine cadres in ten are given a check-in on each day the scans look at (once, in duty_days).
 
 Measured as of 27 November 2025, 09:00 local (November's reminders due, October and Q3 overdue and escalated,
 2024's yearly kinds overdue, the digest hour passed):
@@ -132,6 +133,25 @@ def _traced(now, half: bool) -> tuple[float, int, dict]:
     return seconds, peak, {"active": active, **result.summary()}
 
 
+def _seed_presence(times) -> None:
+    """Nine cadres in ten checked in on each day the scans look at (duty_days rows, written once): the city seed's
+    check-ins are of its own week, and without these every rostered cadre would count absent on the bench's dates."""
+    from sqlalchemy import insert, literal, select
+
+    from models import DutyAssignment, DutyDay, db
+    from services.reminder_scan import DUTY_DAYS
+
+    a = DutyAssignment
+    days = sorted({(t - timedelta(days=back)).date() for t in times for back in range(DUTY_DAYS)})
+    for day in days:
+        if db.session.scalar(select(DutyDay.member_id).where(DutyDay.duty_date == day).limit(1)) is not None:
+            continue
+        present = select(literal(day), a.org_id, a.member_id, literal(1), literal(1), literal(1)).where(a.id % 10 != 0)
+        columns = ["duty_date", "org_id", "member_id", "checkins", "inside", "on_time"]
+        db.session.execute(insert(DutyDay).from_select(columns, present.distinct()))
+    db.session.commit()
+
+
 def measure() -> bool:
     from flask import current_app
 
@@ -139,6 +159,7 @@ def measure() -> bool:
 
     zone = current_app.config["SETTINGS"].zone
     now = datetime(2025, 11, 27, 9, tzinfo=zone)
+    _seed_presence([now] + [at.replace(tzinfo=zone) for _label, at in PERIOD_ENDS])
     _clear()
     db.session.commit()
     base = _baseline()
