@@ -16,7 +16,7 @@ inserted with ON CONFLICT DO NOTHING / ON DUPLICATE KEY UPDATE (no-op), so rerun
 nothing twice; a statement asks "does this reminder exist" as one index probe per row (`_exists`), so a rerun reads
 no rows it would only skip. Meeting reminders (the bulk: tens of thousands when a period ends) are built and
 written by the database, one INSERT … SELECT per candidate (kind, kind period, stage), each row already naming
-the notification that carries it; duty reminders likewise, one INSERT … SELECT per day, stage and shift end;
+the notification that carries it; duty reminders likewise, one INSERT … SELECT per day and stage;
 learning rows are built here, in keyset pages. Memory does not grow with the tree. Writes: reminders (insert,
 update), notifications (services.reminders.post_many / digests / services.notifications.cancel), flush only; the
 caller commits, then enqueues the sends of `ScanResult.notification_ids`.
