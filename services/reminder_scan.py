@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import ColumnElement, String, and_, case, cast, exists, func, literal, null, or_, select
+from sqlalchemy import String, and_, case, cast, exists, func, literal, null, or_, select
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.orm import aliased
 
@@ -300,7 +300,8 @@ def _meeting_select(c: Candidate, depth: int, now: datetime):
         if c.stage == ReminderStage.ESCALATE:
             stmt = stmt.where(second.isnot(None))  # nobody above the department: nobody to escalate to
     return stmt.with_only_columns(
-        *_constant_columns(
+        *lifecycle.select_columns(
+            _R,
             key=_text("meeting:") + cast(o.id, String) + _text(f":{c.kind.id}:{c.label}:{c.stage.value}"),
             rule_id=c.rule.id,
             subject=ReminderSubject.MEETING.value,
@@ -334,19 +335,6 @@ def _notice_key(stage: ReminderStage, o, now: datetime):
 
 def _text(value: str):
     return literal(value, String)
-
-
-def _constant_columns(**values):
-    """The SELECT list of an INSERT … SELECT into reminders, in `_R`'s column names: SQL expressions as they are,
-    Python values as typed parameters."""
-    out = []
-    for name, value in values.items():
-        if hasattr(value, "__clause_element__"):
-            value = value.__clause_element__()
-        elif not isinstance(value, ColumnElement):
-            value = literal(value, _R.c[name].type) if value is not None else null()
-        out.append(value.label(name))
-    return out
 
 
 def _with_departments(stmt, depth: int):
@@ -442,7 +430,8 @@ def _duty_select(rule, stage: ReminderStage, day: date, due: dict[time, datetime
     label = f" {day.month}月{day.day}日值班未签到"
     member = cast(a.member_id, String)
     return stmt.with_only_columns(
-        *_constant_columns(
+        *lifecycle.select_columns(
+            _R,
             key=_text("duty:") + member + _text(":") + cast(a.org_id, String) + _text(f":{day}:{stage.value}"),
             rule_id=rule.id,
             subject=ReminderSubject.DUTY.value,

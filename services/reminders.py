@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import String, and_, case, cast, func, literal, select, update
+from sqlalchemy import ColumnElement, String, and_, case, cast, func, literal, null, select, true, update
 from sqlalchemy.dialects import mysql, sqlite
 
 from models import (
@@ -36,6 +36,8 @@ from services.listing import Page, paginate
 
 PAGE = 2000
 LISTED = 3  # reminder titles named in one notification's body
+# The title of a missed-duty notice, its body after the days it names, and its page.
+DUTY_NOTICE = ("值班未签到", "。如已在岗请及时签到或向组织部门说明。", "/pages/duty/checkin")
 MASK_BITS = 62  # candidates one notification's bit mask can name (a scan has a few dozen at most)
 _R = Reminder.__table__
 _T = MeetingTally.__table__
@@ -295,20 +297,23 @@ def post_meeting_notices(candidates, now: datetime) -> list[int]:
         title, tail = _meeting_text(category, items, count)
         texts[and_(g.mask == mask, g.n == count)] = (category, title, tail, min(i.due_at for i in items))
 
-    def pick(index: int, type_=String):
-        return case(*[(shape, literal(values[index], type_)) for shape, values in texts.items()])
+    def pick(index: int):
+        return case(*[(shape, literal(values[index])) for shape, values in texts.items()])
 
     secretary = secretary_of(o)
     rows = (
         select(
-            secretary.label("member_id"),
-            g.key.label("key"),
-            pick(0).label("category"),
-            pick(1).label("title"),
-            (o.name + pick(2)).label("body"),
-            (literal("/pages/meetings/meetings?org_id=", String) + cast(o.id, String)).label("page"),
-            pick(3, n.__table__.c.due_at.type).label("due_at"),
-            o.name.label("org_name"),
+            *select_columns(
+                n.__table__,
+                member_id=secretary,
+                key=g.key,
+                category=pick(0),
+                title=pick(1),
+                body=o.name + pick(2),
+                page=literal("/pages/meetings/meetings?org_id=", String) + cast(o.id, String),
+                due_at=case(*[(shape, literal(values[3], n.due_at.type)) for shape, values in texts.items()]),
+                org_name=o.name,
+            )
         )
         .select_from(groups)
         .join(o, o.id == g.org_id)
@@ -321,6 +326,8 @@ def post_duty_notices(now: datetime) -> list[int]:
     """Posts the notifications that the duty reminders opened by this scan carry (services.reminder_scan keyed
     them: one per cadre and village), with one INSERT … SELECT grouping the rows by notification; the body names
     the missed days (all of them up to LISTED, else the first and how many). Returns the ids posted."""
+    from models.notifications import Notification
+
     r, o = Reminder, Organisation
     groups = (
         select(
@@ -340,21 +347,23 @@ def post_duty_notices(now: datetime) -> list[int]:
     named = case(
         (g.n <= LISTED, g.titles), else_=g.first + literal("等", String) + cast(g.n, String) + literal("项", String)
     )
-    title, tail, page = _duty_text()
+    title, tail, page = DUTY_NOTICE
     rows = (
         select(
-            g.member_id,
-            g.key,
-            literal("duty_missed", String).label("category"),
-            literal(title, String).label("title"),
-            (named + literal(tail, String)).label("body"),
-            literal(page, String).label("page"),
-            g.due_at,
-            o.name.label("org_name"),
+            *select_columns(
+                Notification.__table__,
+                member_id=g.member_id,
+                key=g.key,
+                category="duty_missed",
+                title=title,
+                body=named + literal(tail, String),
+                page=page,
+                due_at=g.due_at,
+                org_name=o.name,
+            )
         )
         .select_from(groups)
         .join(o, o.id == g.org_id)
-        .where(g.n > 0)
     )
     return _post_selected(rows, ("duty_missed",), now)
 
@@ -367,14 +376,25 @@ def _post_selected(rows, categories: tuple[str, ...], now: datetime) -> list[int
 
     n = Notification
     rows = rows.add_columns(
-        literal(NotificationStatus.PENDING.value, String).label("status"),
-        literal(now, n.__table__.c.created_at.type).label("created_at"),
-        literal(now, n.__table__.c.updated_at.type).label("updated_at"),
+        *select_columns(n.__table__, status=NotificationStatus.PENDING.value, created_at=now, updated_at=now)
     )
     before = db.session.scalar(select(func.max(n.id))) or 0
     insert_select(n.__table__, rows)
     new = select(n.id).where(n.id > before, n.created_at == now, n.category.in_(categories))
     return sorted(db.session.scalars(new))
+
+
+def select_columns(table, **values) -> list:
+    """The SELECT list of an INSERT … SELECT into `table`, in its column names: SQL expressions as they are,
+    Python values as parameters of the column's type."""
+    out = []
+    for name, value in values.items():
+        if hasattr(value, "__clause_element__"):
+            value = value.__clause_element__()
+        elif not isinstance(value, ColumnElement):
+            value = literal(value, table.c[name].type) if value is not None else null()
+        out.append(value.label(name))
+    return out
 
 
 def insert_select(table, select_stmt) -> int:
@@ -385,6 +405,8 @@ def insert_select(table, select_stmt) -> int:
         stmt = mysql.insert(table).from_select(names, select_stmt)
         stmt = stmt.on_duplicate_key_update(key=table.c.key)  # a no-op: the row stays as it is
     else:
+        if select_stmt.whereclause is None:  # SQLite reads a join's ON … ON CONFLICT ambiguously without a WHERE
+            select_stmt = select_stmt.where(true())
         stmt = sqlite.insert(table).from_select(names, select_stmt).on_conflict_do_nothing(index_elements=["key"])
     return db.session.execute(stmt).rowcount
 
@@ -410,18 +432,13 @@ def _meeting_text(category: str, items, count: int | None = None) -> tuple[str, 
     return "组织生活已逾期", f"：{_titles(items, count)}未按期开展，已通报上级组织部门，请尽快补开并上传记录。"
 
 
-def _duty_text() -> tuple[str, str, str]:
-    """The title of a missed-duty notice, its body after the days it names, and its page."""
-    return "值班未签到", "。如已在岗请及时签到或向组织部门说明。", "/pages/duty/checkin"
-
-
 def _message(category: str, org_name: str | None, items, count: int | None = None) -> tuple[str, str, str]:
     org_id = items[0].org_id
     if category in ("meeting_due", "meeting_overdue"):
         title, tail = _meeting_text(category, items, count)
         return title, f"{org_name}{tail}", f"/pages/meetings/meetings?org_id={org_id}"
     if category == "duty_missed":
-        title, tail, page = _duty_text()
+        title, tail, page = DUTY_NOTICE
         return title, _titles(items, count) + tail, page
     due = _local(items[0].due_at)
     late = items[0].stage != ReminderStage.REMIND
