@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from models import AccountStatus, AuthSession, LoginThrottle, Member, db
 from models.base import utcnow
@@ -142,21 +142,23 @@ def live_session(sid: str | None) -> AuthSession | None:
     return session
 
 
+_SESSION_MEMBER = (
+    select(Member, AuthSession.revoked_at, AuthSession.expires_at)
+    .join(AuthSession, AuthSession.member_id == Member.id)
+    .where(Member.id == bindparam("member_id"), AuthSession.id == bindparam("sid"))
+)  # built once: every authenticated request runs it (its cache key is memoized)
+
+
 def session_member(member_id: int, sid: str | None) -> Member | None:
     """The member of a live session `sid` that belongs to `member_id`, or None. One statement for what every
-    authenticated request checks (both rows then sit in the session's identity map)."""
+    authenticated request checks; the member then sits in the session's identity map."""
     if not sid:
         return None
-    stmt = (
-        select(Member, AuthSession)
-        .join(AuthSession, AuthSession.member_id == Member.id)
-        .where(Member.id == member_id, AuthSession.id == sid)
-    )
-    row = db.session.execute(stmt).first()
+    row = db.session.execute(_SESSION_MEMBER, {"member_id": member_id, "sid": sid}).first()
     if row is None:
         return None
-    member, session = row
-    if session.revoked_at is not None or session.expires_at <= utcnow():
+    member, revoked_at, expires_at = row
+    if revoked_at is not None or expires_at <= utcnow():
         return None
     return member
 

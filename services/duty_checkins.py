@@ -16,10 +16,11 @@ race each other.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, bindparam, case, func, or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import lazyload
 
@@ -31,8 +32,10 @@ from models import (
     DutyAssignment,
     DutyCheckin,
     DutyException,
+    DutyExceptionKind,
     DutyRoster,
     EvidenceSubject,
+    Geofence,
     Member,
     Organisation,
     db,
@@ -94,35 +97,74 @@ def _check_input(data: dict, now: datetime) -> None:
         raise Invalid(f"{field}：{reasons[0]}", fields=problems)
 
 
-def _assignment(actor: Actor, org_id: int, day) -> tuple[Organisation, DutyAssignment, DutyRoster | None, object]:
-    """The village, the cadre's assignment there on `day`, that weekday's shift and an approved exception covering
-    the day (services.duty_roster.shift_on). NotFound when the village is out of the cadre's sight and the cadre
-    was never assigned there; Invalid (org_id) when assigned, but not on that day. Two statements."""
-    org = db.session.get(Organisation, org_id)
-    if org is None:
-        raise NotFound("组织不存在")
-    a = DutyAssignment
-    stmt = (
-        select(a, DutyRoster, DutyException)
-        .outerjoin(DutyRoster, and_(DutyRoster.assignment_id == a.id, DutyRoster.weekday == day.weekday()))
-        .outerjoin(
-            DutyException,
-            and_(DutyException.assignment_id == a.id, DutyException.starts_on <= day, DutyException.ends_on >= day),
-        )
-        .where(a.member_id == actor.id, a.org_id == org.id)
-        .order_by(a.starts_on.desc(), DutyException.id)
+class Village(NamedTuple):
+    """The columns of the village a check-in reads (duck-types Organisation for can_see_org and the fences)."""
+
+    id: int
+    name: str
+    path: str
+    venue_lat: float | None
+    venue_lng: float | None
+    venue_coord_sys: CoordSys | None
+
+
+class Shift(NamedTuple):
+    starts_at: time
+    ends_at: time
+
+
+class Leave(NamedTuple):
+    kind: DutyExceptionKind
+
+
+class Duty(NamedTuple):
+    """The cadre's duty at a village on a day: the assignment, that weekday's shift (None: not a duty day) and an
+    approved exception covering the day (None: none), as services.duty_roster.timing_of reads them."""
+
+    village: Village
+    assignment_id: int
+    shift: Shift | None
+    exception: Leave | None
+
+
+def _duty_statement():
+    o, a, r, e = Organisation, DutyAssignment, DutyRoster, DutyException
+    day = bindparam("day")
+    return (
+        select(o.id, o.name, o.path, o.venue_lat, o.venue_lng, o.venue_coord_sys)
+        .add_columns(a.id, a.starts_on, a.ends_on, r.starts_at, r.ends_at, e.kind)
+        .outerjoin(a, and_(a.org_id == o.id, a.member_id == bindparam("member_id")))
+        .outerjoin(r, and_(r.assignment_id == a.id, r.weekday == bindparam("weekday")))
+        .outerjoin(e, and_(e.assignment_id == a.id, e.starts_on <= day, e.ends_on >= day))
+        .where(o.id == bindparam("org_id"))
+        .order_by(a.starts_on.desc(), e.id)
     )
-    rows = db.session.execute(stmt).all()
-    if not rows and not can_see_org(actor, org):
+
+
+_DUTY = _duty_statement()  # built once: the check-in's hot path (its cache key is memoized)
+
+
+def _duty(actor: Actor, org_id: int, day) -> Duty:
+    """The village and the cadre's duty there on `day`, in one statement of the columns needed (the check-in's hot
+    path: PyMySQL's cost grows with the columns). NotFound when the village is out of the cadre's sight and the
+    cadre was never assigned there; Invalid (org_id) when assigned, but not on that day."""
+    params = {"org_id": org_id, "member_id": actor.id, "weekday": day.weekday(), "day": day}
+    rows = db.session.connection().execute(_DUTY, params).all()  # Core: no ORM result processing
+    if not rows:
         raise NotFound("组织不存在")
-    for assignment, shift, exception in rows:  # the latest assignment in force that day, as active_assignment
-        if assignment.covers(day):
-            return org, assignment, shift, exception
-    message = f"{day.month}月{day.day}日你未被派驻到{org.name}"
+    village = Village(*rows[0][:6])
+    if rows[0][6] is None and not can_see_org(actor, village):
+        raise NotFound("组织不存在")
+    for *_village, assignment_id, starts_on, ends_on, shift_start, shift_end, leave in rows:
+        # the latest assignment in force that day, as services.duty_roster.active_assignment
+        if assignment_id is not None and starts_on <= day and (ends_on is None or day <= ends_on):
+            shift = Shift(shift_start, shift_end) if shift_start is not None else None
+            return Duty(village, assignment_id, shift, Leave(leave) if leave is not None else None)
+    message = f"{day.month}月{day.day}日你未被派驻到{village.name}"
     raise Invalid(message, fields={"org_id": [message]})
 
 
-def _where(org: Organisation, data: dict) -> tuple[CheckinResult, float | None, int | None, str]:
+def _where(org: Village, data: dict) -> tuple[CheckinResult, float | None, int | None, str]:
     rows, shapes = fences_for_checkin(org)
     if not shapes:
         return CheckinResult.UNCERTAIN, None, None, "该村尚未设置签到范围，无法判断是否在村"
@@ -150,16 +192,60 @@ def record_checkin(actor: Actor, data: dict, photo: Photo | None = None) -> tupl
     request_id (answers a department's photo-check request; needs the photo).
     With `photo`, the live photo goes through services.evidence (files written, an Evidence row added). Writes the
     check-in and an audit row (flushed, not committed).
+
+    Retries are caught by the unique (member, client_id) key at the insert, so a first attempt (nearly every one)
+    costs no lookup; a retry the checks would now refuse (sent again days later, the request since answered) is
+    looked up before the refusal is raised.
     """
-    existing = find_existing(actor.id, data["client_id"])
-    if existing is not None:
+    try:
+        row, org, request = _judged(actor, data, photo)
+    except (Invalid, NotFound):
+        existing = find_existing(actor.id, data["client_id"])
+        if existing is None:
+            raise
         return _same_checkin(existing, data), False
+    # A live photo is stored after the check-in (it needs the id) and may be refused: then nothing of the check-in
+    # stays. Without a photo there is nothing to undo, so no savepoint (two round trips fewer on the hot path).
+    savepoint = db.session.begin_nested() if photo is not None else None
+    try:
+        db.session.add(row)
+        db.session.flush()
+    except (IntegrityError, OperationalError):
+        # A retry, or the same check-in raced in on another connection and won. As in services.evidence.store_photo:
+        # roll the whole transaction back (it held only reads), then a fresh read finds the stored one, committed.
+        db.session.rollback()
+        stored = find_existing(actor.id, data["client_id"])
+        if stored is None:
+            raise
+        return _same_checkin(stored, data), False
+    if photo is not None:
+        try:
+            _attach_photo(actor, row, org, photo)
+            if request is not None:
+                answer_request(request, row)
+        except Exception:
+            savepoint.rollback()  # a refused photo leaves no check-in behind (the check-in needs the photo's id)
+            raise
+        savepoint.commit()
+    audit.record(
+        actor,
+        f"duty.{row.kind.value}",
+        "duty_checkin",
+        row.id,
+        {"org_id": org.id, "result": row.result.value, "timing": row.timing.value, "flags": row.flag_list},
+    )
+    return row, True
+
+
+def _judged(actor: Actor, data: dict, photo: Photo | None) -> tuple[DutyCheckin, Village, object]:
+    """The check-in row, not yet added, with its verdict; its village; the photo-check request it answers (or None).
+    Raises Invalid or NotFound for what is refused (module docstring)."""
     now = utcnow()
     _check_input(data, now)
     coord_sys = data["coord_sys"].value if hasattr(data["coord_sys"], "value") else data["coord_sys"]
     read_at = data["read_at"]
     day = read_at.astimezone(_settings().zone).date()
-    org, assignment, shift, exception = _assignment(actor, data["org_id"], day)
+    org, assignment_id, shift, exception = _duty(actor, data["org_id"], day)
     request = None
     if data.get("request_id") is not None:
         if photo is None:
@@ -172,7 +258,7 @@ def record_checkin(actor: Actor, data: dict, photo: Photo | None = None) -> tupl
     row = DutyCheckin(
         member_id=actor.id,
         org_id=org.id,
-        assignment_id=assignment.id,
+        assignment_id=assignment_id,
         client_id=data["client_id"],
         kind=kind,
         latitude=data["latitude"],
@@ -191,39 +277,8 @@ def record_checkin(actor: Actor, data: dict, photo: Photo | None = None) -> tupl
         remark=data.get("remark"),
         device_id=data.get("device_id"),
     )
-    flags = judge_signals(row)
-    _set_flags(row, flags, where_reason, timing_reason)
-    # A live photo is stored after the check-in (it needs the id) and may be refused: then nothing of the check-in
-    # stays. Without a photo there is nothing to undo, so no savepoint (two round trips fewer on the hot path).
-    savepoint = db.session.begin_nested() if photo is not None else None
-    try:
-        db.session.add(row)
-        db.session.flush()
-    except (IntegrityError, OperationalError):
-        # The same check-in raced in on another connection and won. As in services.evidence.store_photo: roll the
-        # whole transaction back (it held only reads), then a fresh read finds the winner, committed.
-        db.session.rollback()
-        raced = find_existing(actor.id, data["client_id"])
-        if raced is None:
-            raise
-        return _same_checkin(raced, data), False
-    if photo is not None:
-        try:
-            _attach_photo(actor, row, org, photo, flags, where_reason, timing_reason)
-            if request is not None:
-                answer_request(request, row)
-        except Exception:
-            savepoint.rollback()  # a refused photo leaves no check-in behind (the check-in needs the photo's id)
-            raise
-        savepoint.commit()
-    audit.record(
-        actor,
-        f"duty.{kind.value}",
-        "duty_checkin",
-        row.id,
-        {"org_id": org.id, "result": result.value, "timing": timing.value, "flags": row.flag_list},
-    )
-    return row, True
+    _set_flags(row, judge_signals(row), where_reason, timing_reason)
+    return row, org, request
 
 
 def _set_flags(row: DutyCheckin, flags: dict, where_reason: str, timing_reason: str) -> None:
@@ -233,7 +288,7 @@ def _set_flags(row: DutyCheckin, flags: dict, where_reason: str, timing_reason: 
     row.reasons = {"result": where_reason, "timing": timing_reason, "flags": {n: flags[n] for n in names}}
 
 
-def _attach_photo(actor: Actor, row: DutyCheckin, org: Organisation, photo: Photo, flags, where_reason, timing_reason):
+def _attach_photo(actor: Actor, row: DutyCheckin, org: Village, photo: Photo) -> None:
     zone = _settings().zone
     stamp = f"{row.read_at.astimezone(zone):%Y-%m-%d %H:%M}"
     rows, shapes = fences_for_checkin(org)
@@ -250,8 +305,9 @@ def _attach_photo(actor: Actor, row: DutyCheckin, org: Organisation, photo: Phot
     )
     row.evidence_id = stored.id
     if "reused_photo" in (stored.flags or []):
-        flags = {**flags, "reused_photo": stored.verdict.get("reasons", {}).get("reused_photo", "疑似重复使用的照片")}
-        _set_flags(row, flags, where_reason, timing_reason)
+        reasons = row.reasons
+        reused = stored.verdict.get("reasons", {}).get("reused_photo", "疑似重复使用的照片")
+        _set_flags(row, {**reasons["flags"], "reused_photo": reused}, reasons["result"], reasons["timing"])
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -358,7 +414,10 @@ def today_for(actor: Actor) -> list[dict]:
     out = []
     for assignment in db.session.scalars(stmt):
         shift, exception = shift_on(assignment, day)
-        fences, _shapes = fences_for_checkin(assignment.org)
+        active = Geofence.active.is_(True)
+        fences = db.session.scalars(
+            select(Geofence).where(Geofence.org_id == assignment.org_id, active).order_by(Geofence.id)
+        ).all()
         checkins = db.session.scalars(
             select(DutyCheckin)
             .where(DutyCheckin.member_id == actor.id, DutyCheckin.org_id == assignment.org_id)
@@ -371,7 +430,7 @@ def today_for(actor: Actor) -> list[dict]:
                 "assignment": assignment,
                 "shift": shift,
                 "exception": exception,
-                "fences": [f for f in fences if f is not None],
+                "fences": fences,
                 "checkins": list(checkins),
             }
         )

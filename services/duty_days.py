@@ -9,6 +9,7 @@ update, and never deadlock on the order. A bulk insert that bypasses the ORM (th
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import cache
 
 from sqlalchemy import case, delete, event, func, insert, inspect, select
 from sqlalchemy.dialects import mysql, sqlite
@@ -86,15 +87,19 @@ def _after_flush(session: Session, _flush_context) -> None:
 
 
 def _upsert(conn, rows: list[dict]) -> None:
-    if conn.dialect.name == "mysql":
+    conn.execute(_upsert_statement(conn.dialect.name), rows)
+
+
+@cache
+def _upsert_statement(dialect: str):
+    """`INSERT … ON DUPLICATE KEY UPDATE n = n + new` (SQLite: ON CONFLICT), built once per dialect: every check-in
+    runs it."""
+    if dialect == "mysql":
         stmt = mysql.insert(_TABLE)
-        stmt = stmt.on_duplicate_key_update({c: _TABLE.c[c] + stmt.inserted[c] for c in COUNTED})
-    else:
-        stmt = sqlite.insert(_TABLE)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=list(KEY), set_={c: _TABLE.c[c] + stmt.excluded[c] for c in COUNTED}
-        )
-    conn.execute(stmt, rows)
+        return stmt.on_duplicate_key_update({c: _TABLE.c[c] + stmt.inserted[c] for c in COUNTED})
+    stmt = sqlite.insert(_TABLE)
+    added = {c: _TABLE.c[c] + stmt.excluded[c] for c in COUNTED}
+    return stmt.on_conflict_do_update(index_elements=list(KEY), set_=added)
 
 
 def counted_columns():

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
+from functools import cache
+from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import distinct, func, select
+from sqlalchemy import bindparam, distinct, func, literal, select, union_all
 
 from models import DutyCheckin, db
 from services.geo import distance_m, fast_distance_m
@@ -32,7 +34,7 @@ FLAG_LABELS = {
     "reused_photo": "照片重复使用",
 }
 SIGNALS = tuple(FLAG_LABELS)
-_MOVES = (DutyCheckin.read_at, DutyCheckin.accuracy_m, DutyCheckin.wgs_lat, DutyCheckin.wgs_lng)
+_MOVES = (DutyCheckin.read_at, DutyCheckin.accuracy_m, DutyCheckin.wgs_lat, DutyCheckin.wgs_lng, DutyCheckin.duty_date)
 _METRES_PER_DEGREE_LAT = 110_574.0  # the smallest (at the equator): the box below is never too small
 
 
@@ -51,15 +53,14 @@ def _duration(seconds: float) -> str:
 def judge(row: DutyCheckin) -> dict[str, str]:
     """{flag: reason} for a check-in not yet stored (its fields set, `wgs_lat`/`wgs_lng` included). Read-only.
 
-    The cadre's check-ins just before this one's reading time are read once, for constant_accuracy and
-    impossible_speed both."""
+    What the signals need of the cadre's other check-ins is read in one statement (`_history`)."""
     s = current_app.config["SETTINGS"]
-    earlier = _earlier(row, max(s.duty_constant_accuracy_count - 1, 1) + 1)  # +1: one may share the reading time
+    history = _history(row, s)
     reasons: dict[str, str] = {}
     for found in (
-        _repeated_position(row, s),
-        _constant_accuracy(row, s, earlier),
-        _impossible_speed(row, s, earlier[0] if earlier else None),
+        _repeated_position(row, s, history.nearby),
+        _constant_accuracy(row, s, history.earlier),
+        _impossible_speed(row, s, (history.earlier[0] if history.earlier else None, history.later)),
         _shared_device(row, s),
         _late_upload(row, s),
     ):
@@ -68,33 +69,68 @@ def judge(row: DutyCheckin) -> dict[str, str]:
     return reasons
 
 
-def _earlier(row: DutyCheckin, n: int) -> list:
-    """The cadre's last `n` check-ins read at or before this one's reading time, newest first (the columns the
-    signals read, not entities: an entity would bring its member along, joined)."""
-    stmt = (
-        select(*_MOVES)
-        .where(DutyCheckin.member_id == row.member_id, DutyCheckin.read_at <= row.read_at)
-        .order_by(DutyCheckin.read_at.desc(), DutyCheckin.id.desc())
-        .limit(n)
-    )
-    return db.session.execute(stmt).all()
+class History(NamedTuple):
+    earlier: list  # the last check-ins read at or before this one's reading time, newest first
+    later: object  # the first one read after it (a late upload lands between two), or None
+    nearby: list  # those on other days within the repeat distance's bounding box
 
 
-def _repeated_position(row: DutyCheckin, s):
-    near = s.duty_repeat_position_m
-    d_lat = near / _METRES_PER_DEGREE_LAT
+def _history(row: DutyCheckin, s) -> History:
+    """The cadre's check-ins the signals compare with, in one statement (`_history_statement`)."""
+    d_lat = s.duty_repeat_position_m / _METRES_PER_DEGREE_LAT
     d_lng = d_lat / max(math.cos(math.radians(row.wgs_lat)), 0.01)
-    stmt = (
-        select(DutyCheckin.duty_date, DutyCheckin.wgs_lat, DutyCheckin.wgs_lng)
-        .where(DutyCheckin.member_id == row.member_id, DutyCheckin.duty_date != row.duty_date)
-        .where(DutyCheckin.wgs_lat.between(row.wgs_lat - d_lat, row.wgs_lat + d_lat))
-        .where(DutyCheckin.wgs_lng.between(row.wgs_lng - d_lng, row.wgs_lng + d_lng))
+    params = {
+        "member_id": row.member_id,
+        "read_at": row.read_at,
+        "duty_date": row.duty_date,
+        "lat_low": row.wgs_lat - d_lat,
+        "lat_high": row.wgs_lat + d_lat,
+        "lng_low": row.wgs_lng - d_lng,
+        "lng_high": row.wgs_lng + d_lng,
+    }
+    parts: tuple[list, list, list] = ([], [], [])
+    stmt = _history_statement(max(s.duty_constant_accuracy_count - 1, 1) + 1)
+    for found in db.session.connection().execute(stmt, params):  # Core: no ORM result processing
+        parts[found.part].append(found)
+    parts[0].sort(key=lambda m: (m.read_at, m.id), reverse=True)
+    return History(parts[0], parts[1][0] if parts[1] else None, parts[2])
+
+
+@cache
+def _history_statement(earlier_n: int):
+    """A UNION ALL of three indexed reads on (member, read_at), built once per setting (the check-in's hot path):
+    - part 0, earlier: constant_accuracy needs DUTY_CONSTANT_ACCURACY_COUNT - 1 of them, one more as one may share
+      the reading time; impossible_speed takes the newest;
+    - part 1, later: impossible_speed for a late upload;
+    - part 2, nearby: repeated_position, narrowed in SQL to a box a little larger than the distance, exactly in
+      Python.
+    Columns, not entities: an entity would bring its member along, joined."""
+    c = DutyCheckin
+    mine, read_at = c.member_id == bindparam("member_id"), bindparam("read_at")
+
+    def part(n: int, *where, order=(), limit=None):
+        stmt = select(literal(n).label("part"), c.id, *_MOVES).where(mine, *where).order_by(*order).limit(limit)
+        return select(stmt.subquery())  # a derived table: SQLite takes no ORDER BY/LIMIT on a UNION member
+
+    return union_all(
+        part(0, c.read_at <= read_at, order=(c.read_at.desc(), c.id.desc()), limit=earlier_n),
+        part(1, c.read_at > read_at, order=(c.read_at,), limit=1),
+        part(
+            2,
+            c.duty_date != bindparam("duty_date"),
+            c.wgs_lat.between(bindparam("lat_low"), bindparam("lat_high")),
+            c.wgs_lng.between(bindparam("lng_low"), bindparam("lng_high")),
+        ),
     )
+
+
+def _repeated_position(row: DutyCheckin, s, nearby: list):
+    near = s.duty_repeat_position_m
     days, closest = set(), None
-    for day, lat, lng in db.session.execute(stmt):
-        apart = fast_distance_m((row.wgs_lat, row.wgs_lng), (lat, lng))
+    for other in nearby:
+        apart = fast_distance_m((row.wgs_lat, row.wgs_lng), (other.wgs_lat, other.wgs_lng))
         if apart <= near:
-            days.add(day)
+            days.add(other.duty_date)
             closest = apart if closest is None else min(closest, apart)
     if not days:
         return None
@@ -116,14 +152,8 @@ def _constant_accuracy(row: DutyCheckin, s, earlier: list):
     return "constant_accuracy", f"连续{needed + 1}次签到的定位精度都是{row.accuracy_m:g}米；真实定位每次都不同"
 
 
-def _impossible_speed(row: DutyCheckin, s, before):
-    after = (
-        select(*_MOVES)
-        .where(DutyCheckin.member_id == row.member_id, DutyCheckin.read_at > row.read_at)
-        .order_by(DutyCheckin.read_at)
-        .limit(1)
-    )
-    for other in (before, db.session.execute(after).first()):
+def _impossible_speed(row: DutyCheckin, s, neighbours: tuple):
+    for other in neighbours:
         if other is None:
             continue
         apart = distance_m((row.wgs_lat, row.wgs_lng), (other.wgs_lat, other.wgs_lng))

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from models import AuditEntry, DutyCheckin, db
+from models import AuditEntry, DutyAssignment, DutyCheckin, db
 from models.base import utcnow
 from services.coords import wgs84_to_gcj02
 from services.duty_fences import to_shape
@@ -136,6 +136,22 @@ def test_a_retry_returns_the_stored_check_in(client, world, headers):
     other = client.post("/api/duty/checkins", json={**body, "org_id": world.v2.id}, headers=headers)
     assert other.status_code == 409 and other.json["error"]["fields"] == {"client_id": ["该签到编号已用于另一次签到"]}
     assert count() == 1
+
+
+def test_a_retry_the_checks_would_now_refuse_still_returns_the_stored_check_in(client, world, headers, cadre):
+    """Retries are caught at the insert; one sent after the assignment ended (a phone back in coverage days later)
+    fails the checks first, and still answers with what was stored."""
+    circle_fence(world)
+    body = checkin_body(world, client_id="retry-after-the-end")
+    first = client.post("/api/duty/checkins", json=body, headers=headers)
+    assert first.status_code == 201
+    assignment = db.session.scalar(select(DutyAssignment).where(DutyAssignment.member_id == cadre.id))
+    assignment.ends_on = utcnow().date() - timedelta(days=1)
+    db.session.commit()
+    again = client.post("/api/duty/checkins", json=body, headers=headers)
+    assert again.status_code == 200 and again.json["id"] == first.json["id"] and count() == 1
+    fresh = client.post("/api/duty/checkins", json={**body, "client_id": "a-new-one-0001"}, headers=headers)
+    assert fresh.status_code == 422 and "org_id" in fresh.json["error"]["fields"] and count() == 1
 
 
 def test_checkout_is_a_check_in_of_its_own_kind(client, world, headers):
