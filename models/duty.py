@@ -159,6 +159,8 @@ class DutyCheckin(db.Model):
         Index("ix_duty_checkins_org_date", "org_id", "duty_date", "member_id"),
         Index("ix_duty_checkins_member_read", "member_id", "read_at"),
         Index("ix_duty_checkins_device", "device_id", "member_id"),
+        # the repeated-position signal's box (services.duty_signals): a few entries, not the cadre's whole history
+        Index("ix_duty_checkins_member_position", "member_id", "wgs_lat", "wgs_lng"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
