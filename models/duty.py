@@ -85,7 +85,13 @@ class DutyAssignment(TimestampMixin, db.Model):
     org = relationship("Organisation", lazy="joined")
 
     def covers(self, day: date) -> bool:
-        return self.starts_on <= day and (self.ends_on is None or day <= self.ends_on)
+        return in_force(self.starts_on, self.ends_on, day)
+
+
+def in_force(starts_on: date, ends_on: date | None, day: date) -> bool:
+    """Whether an assignment from `starts_on` to `ends_on` (None: open-ended) is in force on `day`; for the
+    check-in, which reads the two columns without the entity."""
+    return starts_on <= day and (ends_on is None or day <= ends_on)
 
 
 class DutyRoster(db.Model):

@@ -35,16 +35,16 @@ from models import (
     DutyExceptionKind,
     DutyRoster,
     EvidenceSubject,
-    Geofence,
     Member,
     Organisation,
     db,
 )
 from models.base import utcnow
+from models.duty import in_force
 from services import audit, evidence
 from services.authz import Actor, can_see_org, covers, subtree_clause
 from services.coords import to_wgs84
-from services.duty_fences import fences_for_checkin
+from services.duty_fences import fences_for_checkin, fences_of
 from services.duty_roster import shift_on, timing_of
 from services.duty_signals import SIGNALS
 from services.duty_signals import judge as judge_signals
@@ -127,21 +127,16 @@ class Duty(NamedTuple):
     exception: Leave | None
 
 
-def _duty_statement():
-    o, a, r, e = Organisation, DutyAssignment, DutyRoster, DutyException
-    day = bindparam("day")
-    return (
-        select(o.id, o.name, o.path, o.venue_lat, o.venue_lng, o.venue_coord_sys)
-        .add_columns(a.id, a.starts_on, a.ends_on, r.starts_at, r.ends_at, e.kind)
-        .outerjoin(a, and_(a.org_id == o.id, a.member_id == bindparam("member_id")))
-        .outerjoin(r, and_(r.assignment_id == a.id, r.weekday == bindparam("weekday")))
-        .outerjoin(e, and_(e.assignment_id == a.id, e.starts_on <= day, e.ends_on >= day))
-        .where(o.id == bindparam("org_id"))
-        .order_by(a.starts_on.desc(), e.id)
-    )
-
-
-_DUTY = _duty_statement()  # built once: the check-in's hot path (its cache key is memoized)
+_O, _A, _R, _E = Organisation, DutyAssignment, DutyRoster, DutyException
+_DUTY = (
+    select(_O.id, _O.name, _O.path, _O.venue_lat, _O.venue_lng, _O.venue_coord_sys)
+    .add_columns(_A.id, _A.starts_on, _A.ends_on, _R.starts_at, _R.ends_at, _E.kind)
+    .outerjoin(_A, and_(_A.org_id == _O.id, _A.member_id == bindparam("member_id")))
+    .outerjoin(_R, and_(_R.assignment_id == _A.id, _R.weekday == bindparam("weekday")))
+    .outerjoin(_E, and_(_E.assignment_id == _A.id, _E.starts_on <= bindparam("day"), _E.ends_on >= bindparam("day")))
+    .where(_O.id == bindparam("org_id"))
+    .order_by(_A.starts_on.desc(), _E.id)
+)  # built once: the check-in's hot path (its cache key is memoized)
 
 
 def _duty(actor: Actor, org_id: int, day) -> Duty:
@@ -157,15 +152,17 @@ def _duty(actor: Actor, org_id: int, day) -> Duty:
         raise NotFound("组织不存在")
     for *_village, assignment_id, starts_on, ends_on, shift_start, shift_end, leave in rows:
         # the latest assignment in force that day, as services.duty_roster.active_assignment
-        if assignment_id is not None and starts_on <= day and (ends_on is None or day <= ends_on):
+        if assignment_id is not None and in_force(starts_on, ends_on, day):
             shift = Shift(shift_start, shift_end) if shift_start is not None else None
             return Duty(village, assignment_id, shift, Leave(leave) if leave is not None else None)
     message = f"{day.month}月{day.day}日你未被派驻到{village.name}"
     raise Invalid(message, fields={"org_id": [message]})
 
 
-def _where(org: Village, data: dict) -> tuple[CheckinResult, float | None, int | None, str]:
-    rows, shapes = fences_for_checkin(org)
+def _where(fences: tuple[list, list], data: dict) -> tuple[CheckinResult, float | None, int | None, str]:
+    """(result, distance, fence id, Chinese reason) of the position in `data` against `fences`, the (rows, shapes)
+    of services.duty_fences.fences_for_checkin."""
+    rows, shapes = fences
     if not shapes:
         return CheckinResult.UNCERTAIN, None, None, "该村尚未设置签到范围，无法判断是否在村"
     accuracy = data["accuracy"]
@@ -198,7 +195,7 @@ def record_checkin(actor: Actor, data: dict, photo: Photo | None = None) -> tupl
     looked up before the refusal is raised.
     """
     try:
-        row, org, request = _judged(actor, data, photo)
+        row, org, shapes, request = _judged(actor, data, photo)
     except (Invalid, NotFound):
         existing = find_existing(actor.id, data["client_id"])
         if existing is None:
@@ -220,7 +217,7 @@ def record_checkin(actor: Actor, data: dict, photo: Photo | None = None) -> tupl
         return _same_checkin(stored, data), False
     if photo is not None:
         try:
-            _attach_photo(actor, row, org, photo)
+            _attach_photo(actor, row, org, shapes, photo)
             if request is not None:
                 answer_request(request, row)
         except Exception:
@@ -237,8 +234,9 @@ def record_checkin(actor: Actor, data: dict, photo: Photo | None = None) -> tupl
     return row, True
 
 
-def _judged(actor: Actor, data: dict, photo: Photo | None) -> tuple[DutyCheckin, Village, object]:
-    """The check-in row, not yet added, with its verdict; its village; the photo-check request it answers (or None).
+def _judged(actor: Actor, data: dict, photo: Photo | None) -> tuple[DutyCheckin, Village, list, object]:
+    """The check-in row, not yet added, with its verdict; its village; the fence shapes it was judged against (the
+    live photo is checked against them too); the photo-check request it answers (or None).
     Raises Invalid or NotFound for what is refused (module docstring)."""
     now = utcnow()
     _check_input(data, now)
@@ -252,7 +250,8 @@ def _judged(actor: Actor, data: dict, photo: Photo | None) -> tuple[DutyCheckin,
             raise Invalid("回复抽查须附现场照片", fields={"file": ["回复抽查须附现场照片"]})
         request = open_request_for(actor, data["request_id"], org.id)
     kind = CheckinKind(data.get("kind", CheckinKind.CHECKIN))
-    result, distance, fence_id, where_reason = _where(org, {**data, "coord_sys": coord_sys})
+    fences = fences_for_checkin(org)
+    result, distance, fence_id, where_reason = _where(fences, {**data, "coord_sys": coord_sys})
     timing, timing_reason = timing_of(kind, read_at, day, shift, exception)
     wgs_lat, wgs_lng = to_wgs84(data["latitude"], data["longitude"], coord_sys)
     row = DutyCheckin(
@@ -278,7 +277,7 @@ def _judged(actor: Actor, data: dict, photo: Photo | None) -> tuple[DutyCheckin,
         device_id=data.get("device_id"),
     )
     _set_flags(row, judge_signals(row), where_reason, timing_reason)
-    return row, org, request
+    return row, org, fences[1], request
 
 
 def _set_flags(row: DutyCheckin, flags: dict, where_reason: str, timing_reason: str) -> None:
@@ -288,10 +287,9 @@ def _set_flags(row: DutyCheckin, flags: dict, where_reason: str, timing_reason: 
     row.reasons = {"result": where_reason, "timing": timing_reason, "flags": {n: flags[n] for n in names}}
 
 
-def _attach_photo(actor: Actor, row: DutyCheckin, org: Village, photo: Photo) -> None:
+def _attach_photo(actor: Actor, row: DutyCheckin, org: Village, shapes: list, photo: Photo) -> None:
     zone = _settings().zone
     stamp = f"{row.read_at.astimezone(zone):%Y-%m-%d %H:%M}"
-    rows, shapes = fences_for_checkin(org)
     stored, _created = evidence.store_photo(
         actor.member,
         subject_type=EvidenceSubject.DUTY_CHECKIN,
@@ -414,10 +412,7 @@ def today_for(actor: Actor) -> list[dict]:
     out = []
     for assignment in db.session.scalars(stmt):
         shift, exception = shift_on(assignment, day)
-        active = Geofence.active.is_(True)
-        fences = db.session.scalars(
-            select(Geofence).where(Geofence.org_id == assignment.org_id, active).order_by(Geofence.id)
-        ).all()
+        fences = fences_of(assignment.org_id)
         checkins = db.session.scalars(
             select(DutyCheckin)
             .where(DutyCheckin.member_id == actor.id, DutyCheckin.org_id == assignment.org_id)

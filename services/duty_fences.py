@@ -32,7 +32,12 @@ def org_for_reading(actor: Actor, org_id: int) -> Organisation:
 
 def list_fences(actor: Actor, org_id: int, include_inactive: bool = False) -> list[Geofence]:
     org = org_for_reading(actor, org_id)
-    stmt = select(Geofence).where(Geofence.org_id == org.id).order_by(Geofence.id)
+    return fences_of(org.id, include_inactive)
+
+
+def fences_of(org_id: int, include_inactive: bool = False) -> list[Geofence]:
+    """The organisation's fences (active ones only unless asked), oldest first; no authorization (callers check)."""
+    stmt = select(Geofence).where(Geofence.org_id == org_id).order_by(Geofence.id)
     if not include_inactive:
         stmt = stmt.where(Geofence.active.is_(True))
     return list(db.session.scalars(stmt))

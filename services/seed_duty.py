@@ -48,7 +48,7 @@ from services import duty_days
 from services.accounts import set_password_directly
 from services.coords import to_gcj02, to_wgs84
 from services.duty_checkins import _set_flags, _where
-from services.duty_fences import to_shape
+from services.duty_fences import fences_for_checkin, to_shape
 from services.duty_roster import shift_on, timing_of
 from services.duty_signals import judge as judge_signals
 from services.geo import check_polygon, distance_m, presence
@@ -486,7 +486,7 @@ def _judge_and_store(v: dict, zone) -> DutyCheckin:
     org = db.session.get(Organisation, c.village.id)
     assignment = db.session.get(DutyAssignment, c.assignment_id)
     day = v["read_at"].astimezone(zone).date()
-    result, distance, fence_id, where_reason = _where(org, v)
+    result, distance, fence_id, where_reason = _where(fences_for_checkin(org), v)
     timing, timing_reason = timing_of(v["kind"], v["read_at"], day, *shift_on(assignment, day))
     row = DutyCheckin(**_row(v, day, result, distance, fence_id, timing))
     _set_flags(row, judge_signals(row), where_reason, timing_reason)

@@ -28,6 +28,7 @@ from models import (
 )
 from models.base import utcnow
 from services.duty_checkins import _where
+from services.duty_fences import fences_for_checkin
 from services.duty_roster import shift_on, timing_of
 from services.duty_signals import SIGNALS
 from services.duty_signals import judge as judge_signals
@@ -103,7 +104,7 @@ def test_a_week_of_checkins_judged_by_the_real_code(app, seeded):
             "accuracy": row.accuracy_m,
             "coord_sys": row.coord_sys.value,
         }
-        result, distance, fence_id, reason = _where(org, data)
+        result, distance, fence_id, reason = _where(fences_for_checkin(org), data)
         assert (row.result, row.distance_m, row.fence_id, row.reasons["result"]) == (result, distance, fence_id, reason)
         assignment = db.session.get(DutyAssignment, row.assignment_id)
         timing, timing_reason = timing_of(row.kind, row.read_at, row.duty_date, *shift_on(assignment, row.duty_date))
