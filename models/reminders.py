@@ -74,7 +74,7 @@ class Reminder(IdMixin, db.Model):
         Index("ix_reminders_org", "org_id", "closed_at"),
         Index("ix_reminders_member", "member_id", "closed_at"),
         Index("ix_reminders_dept", "dept_org_id", "closed_at"),
-        Index("ix_reminders_pending", "notified_at", "id"),
+        Index("ix_reminders_pending", "notified_at", "subject", "id"),
         # What the scan asks before opening a stage: does this organisation's reminder of this kind, assignment or
         # course, period and stage exist already (so a rerun reads no rows it would only skip).
         Index("ix_reminders_identity", "org_id", "subject_id", "period", "stage"),

@@ -19,6 +19,10 @@ How it stays right:
   statement, by `sync_subtree`, which services.orgs.move_org calls.
 - Bulk inserts that bypass the ORM (the demo seeder, benchmarks, tests that insert rows directly) call `rebuild()`
   afterwards; `flask --app app rebuild-meeting-tallies` does the same by hand.
+
+Reminders: every change closes, in the same transaction, the open meeting reminders whose kind period it
+completed (services.reminders.close_held: the flush's keys, a kind's new cap, or everything after a rebuild); the
+compliance scan does not look at open meeting reminders again.
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ from models.meeting import (
     unit_column,
     unit_slots,
 )
-from services import meeting_rollups
+from services import meeting_rollups, reminders
 from services.meeting_rollups import KindInfo
 from services.meetings import LEADERSHIP_LEVELS
 
@@ -231,6 +235,10 @@ def _after_flush(session: Session, _flush_context) -> None:
     if changed_kinds:
         refresh_kinds(conn, changed_kinds, kinds)
     meeting_rollups.apply(conn, before, meeting_rollups.snapshot(conn, where, kinds, lock=False))
+    if changes:
+        reminders.close_held(conn, keys=list(changes))  # the meeting was recorded: its reminders close now
+    if changed_kinds:
+        reminders.close_held(conn, kind_ids=changed_kinds)  # a lower cap may be met already
 
 
 def _kind_info(old: dict) -> KindInfo:
@@ -351,4 +359,5 @@ def rebuild() -> int:
         conn.execute(TALLIES.insert(), batch[i : i + _BATCH])
     refresh_kinds(conn, {kind_id for _, kind_id, _ in rows})
     meeting_rollups.rebuild(conn)
+    reminders.close_held(conn)  # the bulk-inserted meetings are evidence too
     return len(batch)

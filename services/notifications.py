@@ -93,20 +93,22 @@ def enqueue_sends(ids: list[int]) -> None:
     enqueue_send_jobs([i for i in ids if i is not None])
 
 
-def cancel(keys: list[str]) -> int:
+def cancel(keys: list[str], conn=None) -> int:
     """Cancels the notifications with these keys that no send job has claimed yet (a reminder closed because its
-    evidence arrived). Returns how many were cancelled. Flushes, never commits."""
+    evidence arrived). Returns how many were cancelled. Flushes, never commits; with `conn` (a flush listener's
+    connection) it only runs the updates there."""
     keys = [k for k in keys if k]
     if not keys:
         return 0
-    db.session.flush()
-    cancelled = 0
+    if conn is None:
+        db.session.flush()
+        conn = db.session.connection()
+    table, cancelled = Notification.__table__, 0
     for start in range(0, len(keys), 500):
-        result = db.session.execute(
-            update(Notification)
-            .where(Notification.key.in_(keys[start : start + 500]), Notification.status == NotificationStatus.PENDING)
-            .values(status=NotificationStatus.CANCELLED, cancelled_at=utcnow(), updated_at=utcnow())
-            .execution_options(synchronize_session=False)
+        result = conn.execute(
+            update(table)
+            .where(table.c.key.in_(keys[start : start + 500]), table.c.status == NotificationStatus.PENDING.value)
+            .values(status=NotificationStatus.CANCELLED.value, cancelled_at=utcnow(), updated_at=utcnow())
         )
         cancelled += result.rowcount
     return cancelled

@@ -12,7 +12,22 @@ from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import ColumnElement, String, and_, case, cast, func, literal, null, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    select,
+    true,
+    tuple_,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import mysql, sqlite
 
 from models import (
@@ -27,6 +42,7 @@ from models import (
     Role,
     db,
 )
+from models.base import utcnow
 from models.meeting import SLOTS, slot_column
 from models.reminders import OrgUrge, Reminder, ReminderStage, ReminderSubject
 from services import audit
@@ -78,10 +94,12 @@ def _meeting_evidence():
     )
 
 
-def _duty_evidence():
+def _duty_evidence(since):
     r, d = Reminder, DutyDay
     checked_in = found(d.duty_date == r.day, d.org_id == r.org_id, d.member_id == r.member_id, d.checkins > 0)
-    return select(r.id, r.notification_key).where(r.closed_at.is_(None), r.subject == ReminderSubject.DUTY, checked_in)
+    return select(r.id, r.notification_key).where(
+        r.closed_at.is_(None), r.subject == ReminderSubject.DUTY, r.day >= since, checked_in
+    )
 
 
 def _learning_evidence():
@@ -97,30 +115,51 @@ def _learning_evidence():
     )
 
 
-def close_with_evidence(now: datetime) -> int:
-    """Closes the open reminders whose evidence arrived (a meeting held for the period, a check-in on the day, every
-    lesson completed) and cancels the notifications that carried only closed reminders and are still unsent.
-    Returns how many closed. One grouped statement per subject: only what arrived since the last scan matches."""
-    closed, keys = 0, set()
-    for stmt in (_meeting_evidence(), _duty_evidence(), _learning_evidence()):
-        rows = db.session.execute(stmt).all()
-        for i in range(0, len(rows), PAGE):
-            batch = rows[i : i + PAGE]
-            db.session.execute(
-                update(_R)
-                .where(_R.c.id.in_([rid for rid, _key in batch]))
-                .values(closed_at=now, close_reason="evidence")
-            )
-            keys.update(key for _rid, key in batch if key)
-        closed += len(rows)
-    if keys:
-        still = select(Reminder.notification_key).where(
-            Reminder.notification_key.in_(keys), Reminder.closed_at.is_(None)
+def close_with_evidence(now: datetime, duty_since) -> int:
+    """Closes the open duty and learning reminders whose evidence arrived (a check-in on the day, every lesson
+    completed; duty days from `duty_since` on: an older day takes no more check-ins) and cancels the notifications
+    that carried only closed reminders and are still unsent. Returns how many closed. One statement per subject:
+    only what arrived since the last scan matches. Meeting reminders close as the meeting is written
+    (`close_held`)."""
+    conn = db.session.connection()
+    return sum(
+        _close(conn, conn.execute(stmt).all(), now) for stmt in (_duty_evidence(duty_since), _learning_evidence())
+    )
+
+
+def close_held(conn, keys=None, kind_ids=None, now: datetime | None = None) -> int:
+    """Closes the open meeting reminders whose kind period now has its meetings, and cancels the unsent
+    notifications that carried only closed reminders; returns how many closed. Called in the transaction that
+    changed the counts (services.meeting_tallies: its flush listener with the (organisation, kind, year) keys a
+    flush changed, a kind's new cap with `kind_ids`, a rebuild with neither), so a reminder closes as the meeting
+    is recorded and no scan has to look at every open one. `conn`: the flush's connection (a flush listener must
+    not flush)."""
+    r, stmt = Reminder, _meeting_evidence()
+    if keys is not None:
+        if not keys:
+            return 0
+        stmt = stmt.where(tuple_(r.org_id, r.subject_id, r.year).in_(sorted(keys)))
+    if kind_ids is not None:
+        stmt = stmt.where(r.subject_id.in_(sorted(kind_ids)))
+    return _close(conn, conn.execute(stmt).all(), now or utcnow())
+
+
+def _close(conn, rows, now: datetime) -> int:
+    """Closes these reminders (id, notification key) as having their evidence; cancels the notifications that
+    now carry only closed reminders."""
+    keys = set()
+    for i in range(0, len(rows), PAGE):
+        batch = rows[i : i + PAGE]
+        conn.execute(
+            update(_R).where(_R.c.id.in_([rid for rid, _key in batch])).values(closed_at=now, close_reason="evidence")
         )
-        done = keys - set(db.session.scalars(still))
+        keys.update(key for _rid, key in batch if key)
+    if keys:
+        still = select(_R.c.notification_key).where(_R.c.notification_key.in_(keys), _R.c.closed_at.is_(None))
+        done = keys - set(conn.execute(still).scalars())
         if done:
-            _notifications().cancel(sorted(done))
-    return closed
+            _notifications().cancel(sorted(done), conn)
+    return len(rows)
 
 
 # --- telling people ---------------------------------------------------------------------------------------------
@@ -264,9 +303,9 @@ def post_meeting_notices(candidates, now: datetime) -> list[int]:
     """Posts the notifications that the meeting reminders opened by this scan carry (services.reminder_scan wrote
     each row with the key of its notification: one per organisation and kind of notice, to the secretary), with
     one INSERT … SELECT: the rows are grouped by notification, each group's candidates read as a bit mask. A
-    notification's text depends on its organisation and on that mask and count only (a scan has a few dozen
-    distinct ones), so the texts are written here once per shape and chosen by the database. Neither the rows nor
-    the tree are read into memory. Returns the ids of the notifications posted."""
+    notification's text depends on its organisation and on that mask and count only (a scan has a few dozen to a
+    few hundred distinct ones), so the texts are written here once per shape, as a table of literals the groups
+    join. Neither the rows nor the tree are read into memory. Returns the ids of the notifications posted."""
     from models.notifications import Notification
 
     r, o, n = Reminder, Organisation, Notification
@@ -290,16 +329,21 @@ def post_meeting_notices(candidates, now: datetime) -> list[int]:
     shapes = db.session.execute(select(g.mask, g.n).where(g.mask > 0).distinct()).all()
     if not shapes:
         return []
-    texts = {}  # (mask, count) → category, title, body after the organisation's name, due
+    texts = []
     for mask, count in shapes:
         items = [Item(c.title, c.due_at, 0, c.stage) for i, c in enumerate(listed) if int(mask) >> i & 1]
         category = category_of(ReminderSubject.MEETING, items[0].stage)
         title, tail = _meeting_text(category, items, count)
-        texts[and_(g.mask == mask, g.n == count)] = (category, title, tail, min(i.due_at for i in items))
-
-    def pick(index: int):
-        return case(*[(shape, literal(values[index])) for shape, values in texts.items()])
-
+        shape = [literal(int(mask), Integer).label("mask"), literal(count, Integer).label("n")]
+        due_at = min(i.due_at for i in items)
+        texts.append(
+            select(
+                *shape,
+                *select_columns(n.__table__, category=category, title=title, due_at=due_at),
+                literal(tail, String).label("tail"),
+            )
+        )
+    t = union_all(*texts).subquery() if len(texts) > 1 else texts[0].subquery()
     secretary = secretary_of(o)
     rows = (
         select(
@@ -307,17 +351,21 @@ def post_meeting_notices(candidates, now: datetime) -> list[int]:
                 n.__table__,
                 member_id=secretary,
                 key=g.key,
-                category=pick(0),
-                title=pick(1),
-                body=o.name + pick(2),
+                category=t.c.category,
+                title=t.c.title,
+                body=o.name + t.c.tail,
                 page=literal("/pages/meetings/meetings?org_id=", String) + cast(o.id, String),
-                due_at=case(*[(shape, literal(values[3], n.due_at.type)) for shape, values in texts.items()]),
+                due_at=t.c.due_at,
                 org_name=o.name,
             )
         )
         .select_from(groups)
+        .join(t, and_(t.c.mask == g.mask, t.c.n == g.n))
         .join(o, o.id == g.org_id)
-        .where(g.mask > 0, secretary.isnot(None))
+        .where(secretary.isnot(None))
+        # The groups first: MariaDB otherwise starts from the organisations and regroups each one's reminders
+        # (a "lateral" derived table, an index read of every reminder of every organisation).
+        .prefix_with("STRAIGHT_JOIN", dialect="mysql")
     )
     return _post_selected(rows, ("meeting_due", "meeting_overdue"), now)
 
@@ -364,6 +412,7 @@ def post_duty_notices(now: datetime) -> list[int]:
         )
         .select_from(groups)
         .join(o, o.id == g.org_id)
+        .prefix_with("STRAIGHT_JOIN", dialect="mysql")  # the groups first, as for the meeting notices
     )
     return _post_selected(rows, ("duty_missed",), now)
 
