@@ -35,7 +35,6 @@ from models import (
     DutyDay,
     Lesson,
     LessonProgress,
-    MeetingKind,
     MeetingTally,
     Member,
     Organisation,
@@ -43,7 +42,6 @@ from models import (
     db,
 )
 from models.base import utcnow
-from models.meeting import SLOTS, slot_column
 from models.reminders import OrgUrge, Reminder, ReminderStage, ReminderSubject
 from services import audit
 from services.authz import Actor, covers, subtree_clause
@@ -83,21 +81,10 @@ def found(*where):
 # --- closing --------------------------------------------------------------------------------------------------------
 
 
-def _meeting_evidence():
-    r, k = Reminder, MeetingKind
-    held = case({s: _T.c[slot_column("held", s)] for s in range(1, SLOTS + 1)}, value=r.slot, else_=0)
-    return (
-        select(r.id, r.notification_key)
-        .join(_T, and_(_T.c.org_id == r.org_id, _T.c.kind_id == r.subject_id, _T.c.year == r.year))
-        .join(k, k.id == r.subject_id)
-        .where(r.closed_at.is_(None), r.subject == ReminderSubject.MEETING, held >= k.times_per_period)
-    )
-
-
 def _duty_evidence(since):
     r, d = Reminder, DutyDay
     checked_in = found(d.duty_date == r.day, d.org_id == r.org_id, d.member_id == r.member_id, d.checkins > 0)
-    return select(r.id, r.notification_key).where(
+    return select(r.id, r.notification_key, r.org_id).where(
         r.closed_at.is_(None), r.subject == ReminderSubject.DUTY, r.day >= since, checked_in
     )
 
@@ -110,7 +97,7 @@ def _learning_evidence():
         .where(p.course_id == r.subject_id, p.member_id == r.member_id, p.completed_at.isnot(None))
         .scalar_subquery()
     )
-    return select(r.id, r.notification_key).where(
+    return select(r.id, r.notification_key, r.org_id).where(
         r.closed_at.is_(None), r.subject == ReminderSubject.LEARNING, done >= lessons
     )
 
@@ -128,13 +115,24 @@ def close_with_evidence(now: datetime, duty_since) -> int:
 
 
 def close_held(conn, keys=None, kind_ids=None, now: datetime | None = None) -> int:
-    """Closes the open meeting reminders whose kind period now has its meetings, and cancels the unsent
-    notifications that carried only closed reminders; returns how many closed. Called in the transaction that
-    changed the counts (services.meeting_tallies: its flush listener with the (organisation, kind, year) keys a
-    flush changed, a kind's new cap with `kind_ids`, a rebuild with neither), so a reminder closes as the meeting
-    is recorded and no scan has to look at every open one. `conn`: the flush's connection (a flush listener must
-    not flush)."""
-    r, stmt = Reminder, _meeting_evidence()
+    """Closes the open meeting reminders whose kind period now has its meetings (the tally's met bit, kept by
+    services.meeting_tallies), and cancels the unsent notifications that carried only closed reminders; returns
+    how many closed. Called in the transaction that changed the counts (services.meeting_tallies: its flush
+    listener with the (organisation, kind, year) keys a flush changed, a kind's new cap with `kind_ids`, a rebuild
+    with neither), so a reminder closes as the meeting is recorded and no scan has to look at every open one.
+    `conn`: the flush's connection (a flush listener must not flush).
+
+    The reads are locking reads (InnoDB reads the latest committed rows, not this transaction's snapshot): a scan
+    that opened this period's reminder while this transaction waited for the tally row (the scan's INSERT …
+    SELECT holds it shared) committed after the snapshot was taken, and its reminder must close all the same."""
+    r = Reminder
+    met = _T.c.met_mask.op("&")(literal(1).op("<<")(r.slot - 1))
+    stmt = (
+        select(r.id, r.notification_key, r.org_id)
+        .join(_T, and_(_T.c.org_id == r.org_id, _T.c.kind_id == r.subject_id, _T.c.year == r.year))
+        .where(r.closed_at.is_(None), r.subject == ReminderSubject.MEETING, met != 0)
+        .with_for_update()
+    )
     if keys is not None:
         if not keys:
             return 0
@@ -145,17 +143,23 @@ def close_held(conn, keys=None, kind_ids=None, now: datetime | None = None) -> i
 
 
 def _close(conn, rows, now: datetime) -> int:
-    """Closes these reminders (id, notification key) as having their evidence; cancels the notifications that
-    now carry only closed reminders."""
-    keys = set()
+    """Closes these reminders (id, notification key, organisation) as having their evidence; cancels the
+    notifications that now carry only closed reminders (a notification's reminders are all of one organisation:
+    looked up through ix_reminders_org, with a locking read, as in `close_held`)."""
+    keys, orgs = set(), set()
     for i in range(0, len(rows), PAGE):
         batch = rows[i : i + PAGE]
         conn.execute(
-            update(_R).where(_R.c.id.in_([rid for rid, _key in batch])).values(closed_at=now, close_reason="evidence")
+            update(_R).where(_R.c.id.in_([row[0] for row in batch])).values(closed_at=now, close_reason="evidence")
         )
-        keys.update(key for _rid, key in batch if key)
+        keys.update(key for _rid, key, _org in batch if key)
+        orgs.update(org for _rid, key, org in batch if key)
     if keys:
-        still = select(_R.c.notification_key).where(_R.c.notification_key.in_(keys), _R.c.closed_at.is_(None))
+        still = (
+            select(_R.c.notification_key)
+            .where(_R.c.org_id.in_(sorted(orgs)), _R.c.closed_at.is_(None), _R.c.notification_key.in_(keys))
+            .with_for_update(read=True)
+        )
         done = keys - set(conn.execute(still).scalars())
         if done:
             _notifications().cancel(sorted(done), conn)

@@ -7,6 +7,8 @@ generated tree."""
 from __future__ import annotations
 
 import random
+import threading
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -210,6 +212,55 @@ def test_a_late_meeting_closes_every_stage_of_its_period(app, world):
     hold(world, world.v1, "branch_committee", local(app, 2026, 10, 30, 9), world.sec_v1)  # a late entry for October
     assert not open_keys(org_id=world.v1.id, subject_id=kind.id, period="2026-10")
     assert scan(local(app, 2026, 11, 9, 0, 15)).opened["meeting"] == 0  # nor reopened
+
+
+def test_a_meeting_recorded_while_a_scan_opens_its_reminder_closes_it(app, world):
+    """The meeting's transaction took its snapshot before the scan opened the reminder, waits for the scan (which
+    holds the tally row it read), and must still see and close what the scan committed."""
+    if db.engine.dialect.name != "mysql":
+        pytest.skip("SQLite serialises writers: the race needs MariaDB")
+    kind = kinds()["branch_committee"]
+    start = local(app, 2026, 11, 20, 9)
+    meeting = Meeting(
+        org_id=world.v1.id,
+        kind_id=kind.id,
+        title=kind.name,
+        starts_at=start,
+        ends_at=start + timedelta(hours=2),
+        period="2026-11",
+        status=MeetingStatus.PLANNED,
+        created_by=world.sec_v1.id,
+    )
+    db.session.add(meeting)
+    db.session.commit()
+    snapshot_taken, scan_holds_locks, errors = threading.Event(), threading.Event(), []
+
+    def record() -> None:
+        with app.app_context():
+            try:
+                m = db.session.get(Meeting, meeting.id)  # the transaction's snapshot: no reminder yet
+                snapshot_taken.set()
+                assert scan_holds_locks.wait(timeout=10)
+                m.status = MeetingStatus.HELD
+                db.session.commit()  # waits for the scan's commit at the tally row
+            except Exception as exc:  # reported below: a thread's failure must fail the test
+                errors.append(exc)
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=record)
+    thread.start()
+    assert snapshot_taken.wait(timeout=10)
+    run_scan(local(app, 2026, 11, 27, 9))
+    scan_holds_locks.set()
+    time.sleep(0.5)  # the meeting's flush is now waiting for this transaction
+    db.session.commit()
+    thread.join(timeout=30)
+    assert errors == []
+    db.session.expire_all()
+    key = f"meeting:{world.v1.id}:{kind.id}:2026-11:remind"
+    assert key not in open_keys()
+    assert db.session.scalar(select(Reminder.close_reason).where(Reminder.key == key)) == "evidence"
 
 
 def test_meetings_written_in_bulk_close_their_reminders_at_the_rebuild(app, world):
