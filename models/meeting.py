@@ -10,7 +10,18 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    literal,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import TimestampMixin, UTCDateTime, db, value_enum
@@ -302,3 +313,10 @@ class MeetingTally(db.Model):
         # The compliance scan asks, per organisation, whether a kind period was met: answered from the index alone.
         db.Index("ix_meeting_tallies_met", "org_id", "kind_id", "year", "met_mask"),
     )
+
+
+def met(slot) -> ColumnElement:
+    """A tally row's `met_mask` bit of kind period `slot` (an int, or a SQL expression such as a reminder's slot
+    column): nonzero when the period had its `times_per_period` held meetings."""
+    bit = 1 << (slot - 1) if isinstance(slot, int) else literal(1).op("<<")(slot - 1)
+    return MeetingTally.__table__.c.met_mask.op("&")(bit)

@@ -62,6 +62,7 @@ from models import (
     db,
 )
 from models.base import utcnow
+from models.meeting import met
 from models.reminders import Reminder, ReminderRule, ReminderStage, ReminderSubject
 from services import reminders as lifecycle
 from services.meeting_stats import label_of, period_end
@@ -304,7 +305,6 @@ def _meeting_select(c: Candidate, depth: int, now: datetime):
     """The reminder rows of one candidate: each active organisation holding the kind whose tally of the period is
     short and whose reminder of this stage does not exist yet (a rerun reads index probes and inserts nothing)."""
     o, year, slot = Organisation, *c.slot
-    met = func.coalesce(_T.c.met_mask, 0).op("&")(1 << (slot - 1))  # the tally's bit: held >= times_per_period
     stmt = (
         select(o.id)
         .select_from(o)
@@ -312,7 +312,7 @@ def _meeting_select(c: Candidate, depth: int, now: datetime):
         .where(
             o.active.is_(True),
             _audience(o) == c.kind.audience.value,
-            met == 0,
+            func.coalesce(met(slot), 0) == 0,  # no tally row: nothing held
             ~_exists(o.id, c.kind.id, c.label, c.stage),
         )
         .with_hint(_T, "USE INDEX (ix_meeting_tallies_met)", "mysql")  # answered from the index alone

@@ -42,6 +42,7 @@ from models import (
     db,
 )
 from models.base import utcnow
+from models.meeting import met
 from models.reminders import OrgUrge, Reminder, ReminderStage, ReminderSubject
 from services import audit
 from services.authz import Actor, covers, subtree_clause
@@ -126,11 +127,10 @@ def close_held(conn, keys=None, kind_ids=None, now: datetime | None = None) -> i
     that opened this period's reminder while this transaction waited for the tally row (the scan's INSERT …
     SELECT holds it shared) committed after the snapshot was taken, and its reminder must close all the same."""
     r = Reminder
-    met = _T.c.met_mask.op("&")(literal(1).op("<<")(r.slot - 1))
     stmt = (
         select(r.id, r.notification_key, r.org_id)
         .join(_T, and_(_T.c.org_id == r.org_id, _T.c.kind_id == r.subject_id, _T.c.year == r.year))
-        .where(r.closed_at.is_(None), r.subject == ReminderSubject.MEETING, met != 0)
+        .where(r.closed_at.is_(None), r.subject == ReminderSubject.MEETING, met(r.slot) != 0)
         .with_for_update()
     )
     if keys is not None:
@@ -367,9 +367,6 @@ def post_meeting_notices(candidates, now: datetime) -> list[int]:
         .join(t, and_(t.c.mask == g.mask, t.c.n == g.n))
         .join(o, o.id == g.org_id)
         .where(secretary.isnot(None))
-        # The groups first: MariaDB otherwise starts from the organisations and regroups each one's reminders
-        # (a "lateral" derived table, an index read of every reminder of every organisation).
-        .prefix_with("STRAIGHT_JOIN", dialect="mysql")
     )
     return _post_selected(rows, ("meeting_due", "meeting_overdue"), now)
 
@@ -416,7 +413,6 @@ def post_duty_notices(now: datetime) -> list[int]:
         )
         .select_from(groups)
         .join(o, o.id == g.org_id)
-        .prefix_with("STRAIGHT_JOIN", dialect="mysql")  # the groups first, as for the meeting notices
     )
     return _post_selected(rows, ("duty_missed",), now)
 
@@ -424,13 +420,17 @@ def post_duty_notices(now: datetime) -> list[int]:
 def _post_selected(rows, categories: tuple[str, ...], now: datetime) -> list[int]:
     """Posts the notifications that `rows` selects (member_id, key, category, title, body, page, due_at,
     org_name) as pending, created now, skipping keys that exist. Returns the ids of the new ones: above the
-    highest id before, created now, of these categories."""
+    highest id before, created now, of these categories.
+
+    `rows` selects from this scan's reminders grouped by notification, then joins the organisations: read in
+    that order (STRAIGHT_JOIN), since MariaDB otherwise starts from the organisations and regroups each one's
+    reminders (a "lateral" derived table, an index read of every reminder of every organisation)."""
     from models.notifications import Notification, NotificationStatus
 
     n = Notification
     rows = rows.add_columns(
         *select_columns(n.__table__, status=NotificationStatus.PENDING.value, created_at=now, updated_at=now)
-    )
+    ).prefix_with("STRAIGHT_JOIN", dialect="mysql")
     before = db.session.scalar(select(func.max(n.id))) or 0
     insert_select(n.__table__, rows)
     new = select(n.id).where(n.id > before, n.created_at == now, n.category.in_(categories))
