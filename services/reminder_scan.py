@@ -17,8 +17,8 @@ Every row carries a unique key (subject, organisation or person, kind/assignment
 inserted with ON CONFLICT DO NOTHING / ON DUPLICATE KEY UPDATE (no-op), so reruns and concurrent scans open
 nothing twice; a statement asks "does this reminder exist" as one index probe per row (`_exists`), so a rerun reads
 no rows it would only skip. Meeting reminders (the bulk: tens of thousands when a period ends) are built and
-written by the database, one INSERT … SELECT per candidate (kind, kind period, stage), each row already naming
-the notification that carries it; duty reminders likewise, one INSERT … SELECT per day and stage;
+written by the database, one INSERT … SELECT for every candidate (kind, kind period, stage) at once, each row
+already naming the notification that carries it; duty reminders likewise, one INSERT … SELECT per day and stage;
 learning rows are built here, in keyset pages. Memory does not grow with the tree. Writes: reminders (insert,
 update), notifications (services.reminders.post_many / digests / services.notifications.cancel), flush only; the
 caller commits, then enqueues the sends of `ScanResult.notification_ids`.
@@ -32,9 +32,23 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 
 from flask import current_app
-from sqlalchemy import String, and_, case, cast, exists, func, literal, null, or_, select
+from sqlalchemy import (
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
 
 from models import (
     AccountStatus,
@@ -290,71 +304,93 @@ def _audience(o):
 
 
 def _open_meetings(rules, depth: int, now) -> tuple[int, list[Candidate]]:
-    """Opens the meeting reminders due as of `now`: one INSERT … SELECT per candidate (kind, kind period, stage),
-    so the rows are built and written by the database (a period's end opens tens of thousands at once). Each row
-    is written already dealt with: the key of the notification that will carry it (services.reminders.
-    post_meeting_notices posts them next), or none. Returns how many were new, and the candidates."""
+    """Opens the meeting reminders due as of `now` with one INSERT … SELECT over every candidate (kind, kind
+    period, stage), so the rows are built and written by the database (a period's end opens tens of thousands at
+    once) and the tree is read once, not once per candidate. Each row is written already dealt with: the key of
+    the notification that will carry it (services.reminders.post_meeting_notices posts them next), or none.
+    Returns how many were new, and the candidates."""
     kinds = db.session.scalars(select(MeetingKind).where(MeetingKind.active.is_(True)).order_by(MeetingKind.id)).all()
     cands = meeting_candidates(rules, kinds, now)
     if not cands:
         return 0, cands
-    return sum(_insert_new(_meeting_select(c, depth, now)) for c in cands), cands
+    return _insert_new(_meeting_select(cands, depth, now)), cands
 
 
-def _meeting_select(c: Candidate, depth: int, now: datetime):
-    """The reminder rows of one candidate: each active organisation holding the kind whose tally of the period is
-    short and whose reminder of this stage does not exist yet (a rerun reads index probes and inserts nothing)."""
-    o, year, slot = Organisation, *c.slot
+def _candidate_table(cands: list[Candidate], now: datetime):
+    """The candidates as a table of literals (a UNION ALL of one-row SELECTs), one row each: what the statement
+    matches an organisation and its tally on, and the constant parts of the reminder rows it writes."""
+    stamp = lifecycle.scan_stamp(now)
+    rows = []
+    for c in cands:
+        year, slot = c.slot
+        notice = None
+        if c.stage != ReminderStage.ESCALATE:  # an escalation is carried by the digests only
+            notice = f"reminder:{lifecycle.category_of(ReminderSubject.MEETING, c.stage)}:"
+        columns = {
+            "kind_id": c.kind.id,
+            "audience": _text(c.kind.audience.value),
+            "year": year,
+            "slot": slot,
+            "period": _text(c.label),
+            "stage": _text(c.stage.value),
+            "rule_id": c.rule.id,
+            "due_at": literal(c.due_at, _R.c.due_at.type),
+            "title": _text(c.title),
+            "key_tail": _text(f":{c.kind.id}:{c.label}:{c.stage.value}"),
+            "notice": _text(notice) if notice else null(),
+            "notice_tail": _text(f":{stamp}"),
+        }
+        rows.append(select(*[(v if isinstance(v, ColumnElement) else literal(v)).label(k) for k, v in columns.items()]))
+    return (union_all(*rows) if len(rows) > 1 else rows[0]).subquery("candidates")
+
+
+def _meeting_select(cands: list[Candidate], depth: int, now: datetime):
+    """The reminder rows of the candidates: each active organisation, with each candidate of its audience whose
+    tally of the period is short and whose reminder of that stage does not exist yet (a rerun reads index probes
+    and inserts nothing). The organisations are read first and their departments joined once per organisation,
+    then the candidates (STRAIGHT_JOIN: MariaDB would otherwise read the tree again for each candidate)."""
+    o, c = Organisation, _candidate_table(cands, now)
+    stmt = select(o.id).select_from(o)
+    stmt, nearest, second = _with_departments(stmt, depth)
+    overdue, escalate = ReminderStage.OVERDUE.value, ReminderStage.ESCALATE.value
     stmt = (
-        select(o.id)
-        .select_from(o)
-        .outerjoin(_T, and_(_T.c.org_id == o.id, _T.c.kind_id == c.kind.id, _T.c.year == year))
+        stmt.join(c, c.c.audience == _audience(o))
+        .outerjoin(_T, and_(_T.c.org_id == o.id, _T.c.kind_id == c.c.kind_id, _T.c.year == c.c.year))
         .where(
             o.active.is_(True),
-            _audience(o) == c.kind.audience.value,
-            func.coalesce(met(slot), 0) == 0,  # no tally row: nothing held
-            ~_exists(o.id, c.kind.id, c.label, c.stage),
+            func.coalesce(met(c.c.slot), 0) == 0,  # no tally row: nothing held
+            ~_exists(o.id, c.c.kind_id, c.c.period, c.c.stage),
+            or_(c.c.stage != escalate, second.isnot(None)),  # nobody above the department: nobody to escalate to
         )
         .with_hint(_T, "USE INDEX (ix_meeting_tallies_met)", "mysql")  # answered from the index alone
+        .prefix_with("STRAIGHT_JOIN", dialect="mysql")
     )
-    dept = None
-    if c.stage != ReminderStage.REMIND:
-        stmt, nearest, second = _with_departments(stmt, depth)
-        dept = nearest if c.stage == ReminderStage.OVERDUE else second
-        if c.stage == ReminderStage.ESCALATE:
-            stmt = stmt.where(second.isnot(None))  # nobody above the department: nobody to escalate to
+    notice = type_coerce(c.c.notice, String) + cast(o.id, String) + c.c.notice_tail
     return stmt.with_only_columns(
         *lifecycle.select_columns(
             _R,
-            key=_text("meeting:") + cast(o.id, String) + _text(f":{c.kind.id}:{c.label}:{c.stage.value}"),
-            rule_id=c.rule.id,
+            key=_text("meeting:") + cast(o.id, String) + c.c.key_tail,
+            rule_id=c.c.rule_id,
             subject=ReminderSubject.MEETING.value,
-            stage=c.stage.value,
+            stage=c.c.stage,
             org_id=o.id,
             member_id=None,
-            dept_org_id=dept,
-            subject_id=c.kind.id,
-            period=c.label,
-            year=year,
-            slot=slot,
+            dept_org_id=case((c.c.stage == overdue, nearest), (c.c.stage == escalate, second), else_=null()),
+            subject_id=c.c.kind_id,
+            period=c.c.period,
+            year=c.c.year,
+            slot=c.c.slot,
             day=None,
-            due_at=c.due_at,
-            title=c.title,
+            due_at=c.c.due_at,
+            title=c.c.title,
             created_at=now,
             notified_at=now,
-            notification_key=_notice_key(c.stage, o, now),
+            # one notification per organisation, kind of notice and scan, to its secretary (none without one)
+            notification_key=case(
+                (c.c.notice.is_(None), null()), (lifecycle.secretary_of(o).isnot(None), notice), else_=null()
+            ),
         )
     )
-
-
-def _notice_key(stage: ReminderStage, o, now: datetime):
-    """The key of the notification carrying a meeting reminder: one per organisation, kind of notice and scan,
-    to its secretary (none when it has none; an escalation is carried by the digests only)."""
-    if stage == ReminderStage.ESCALATE:
-        return None
-    category = lifecycle.category_of(ReminderSubject.MEETING, stage)
-    key = _text(f"reminder:{category}:") + cast(o.id, String) + _text(f":{lifecycle.scan_stamp(now)}")
-    return case((lifecycle.secretary_of(o).isnot(None), key), else_=null())
 
 
 def _text(value: str):
