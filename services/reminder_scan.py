@@ -316,46 +316,59 @@ def _open_meetings(rules, depth: int, now) -> tuple[int, list[Candidate]]:
     return _insert_new(_meeting_select(cands, depth, now)), cands
 
 
-def _candidate_table(cands: list[Candidate], now: datetime):
-    """The candidates as a table of literals (a UNION ALL of one-row SELECTs), one row each: what the statement
-    matches an organisation and its tally on, and the constant parts of the reminder rows it writes."""
+def _literal_table(rows: list[dict], name: str):
+    """A table of literals (a UNION ALL of one-row SELECTs), its columns named as the keys of `rows`."""
+    selects = [
+        select(*[(v if isinstance(v, ColumnElement) else literal(v)).label(k) for k, v in row.items()]) for row in rows
+    ]
+    return (union_all(*selects) if len(selects) > 1 else selects[0]).subquery(name)
+
+
+def _candidate_tables(cands: list[Candidate], now: datetime):
+    """The candidates as two tables of literals: their (kind, tally year)s with the kind's audience, which the
+    tallies are joined on (the stages and periods of a kind's year share its tally row), and the candidates, one
+    row each, with the constant parts of the reminder rows they write."""
     stamp = lifecycle.scan_stamp(now)
-    rows = []
+    kind_years, rows = {}, []
     for c in cands:
         year, slot = c.slot
+        kind_years[(c.kind.id, year)] = {"kind_id": c.kind.id, "year": year, "audience": _text(c.kind.audience.value)}
         notice = None
         if c.stage != ReminderStage.ESCALATE:  # an escalation is carried by the digests only
             notice = f"reminder:{lifecycle.category_of(ReminderSubject.MEETING, c.stage)}:"
-        columns = {
-            "kind_id": c.kind.id,
-            "audience": _text(c.kind.audience.value),
-            "year": year,
-            "slot": slot,
-            "period": _text(c.label),
-            "stage": _text(c.stage.value),
-            "rule_id": c.rule.id,
-            "due_at": literal(c.due_at, _R.c.due_at.type),
-            "title": _text(c.title),
-            "key_tail": _text(f":{c.kind.id}:{c.label}:{c.stage.value}"),
-            "notice": _text(notice) if notice else null(),
-            "notice_tail": _text(f":{stamp}"),
-        }
-        rows.append(select(*[(v if isinstance(v, ColumnElement) else literal(v)).label(k) for k, v in columns.items()]))
-    return (union_all(*rows) if len(rows) > 1 else rows[0]).subquery("candidates")
+        rows.append(
+            {
+                "kind_id": c.kind.id,
+                "year": year,
+                "slot": slot,
+                "period": _text(c.label),
+                "stage": _text(c.stage.value),
+                "rule_id": c.rule.id,
+                "due_at": literal(c.due_at, _R.c.due_at.type),
+                "title": _text(c.title),
+                "key_tail": _text(f":{c.kind.id}:{c.label}:{c.stage.value}"),
+                "notice": _text(notice) if notice else null(),
+                "notice_tail": _text(f":{stamp}"),
+            }
+        )
+    return _literal_table(list(kind_years.values()), "kind_years"), _literal_table(rows, "candidates")
 
 
 def _meeting_select(cands: list[Candidate], depth: int, now: datetime):
     """The reminder rows of the candidates: each active organisation, with each candidate of its audience whose
     tally of the period is short and whose reminder of that stage does not exist yet (a rerun reads index probes
-    and inserts nothing). The organisations are read first and their departments joined once per organisation,
-    then the candidates (STRAIGHT_JOIN: MariaDB would otherwise read the tree again for each candidate)."""
-    o, c = Organisation, _candidate_table(cands, now)
+    and inserts nothing). Joined in this order (STRAIGHT_JOIN), so that each lookup is made once: the
+    organisations, their departments, the (kind, year)s of their audience, the tally of each, the candidates of
+    each. MariaDB would otherwise read the tree again for each candidate."""
+    o = Organisation
+    ky, c = _candidate_tables(cands, now)
     stmt = select(o.id).select_from(o)
     stmt, nearest, second = _with_departments(stmt, depth)
     overdue, escalate = ReminderStage.OVERDUE.value, ReminderStage.ESCALATE.value
     stmt = (
-        stmt.join(c, c.c.audience == _audience(o))
-        .outerjoin(_T, and_(_T.c.org_id == o.id, _T.c.kind_id == c.c.kind_id, _T.c.year == c.c.year))
+        stmt.join(ky, ky.c.audience == _audience(o))
+        .outerjoin(_T, and_(_T.c.org_id == o.id, _T.c.kind_id == ky.c.kind_id, _T.c.year == ky.c.year))
+        .join(c, and_(c.c.kind_id == ky.c.kind_id, c.c.year == ky.c.year))
         .where(
             o.active.is_(True),
             func.coalesce(met(c.c.slot), 0) == 0,  # no tally row: nothing held
