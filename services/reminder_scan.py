@@ -44,11 +44,9 @@ from sqlalchemy import (
     or_,
     select,
     type_coerce,
-    union_all,
 )
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql.elements import ColumnElement
 
 from models import (
     AccountStatus,
@@ -316,19 +314,10 @@ def _open_meetings(rules, depth: int, now) -> tuple[int, list[Candidate]]:
     return _insert_new(_meeting_select(cands, depth, now)), cands
 
 
-def _literal_table(rows: list[dict], name: str):
-    """A table of literals (a UNION ALL of one-row SELECTs), its columns named as the keys of `rows`."""
-    selects = [
-        select(*[(v if isinstance(v, ColumnElement) else literal(v)).label(k) for k, v in row.items()]) for row in rows
-    ]
-    return (union_all(*selects) if len(selects) > 1 else selects[0]).subquery(name)
-
-
-def _candidate_tables(cands: list[Candidate], now: datetime):
+def _candidate_tables(cands: list[Candidate]):
     """The candidates as two tables of literals: their (kind, tally year)s with the kind's audience, which the
     tallies are joined on (the stages and periods of a kind's year share its tally row), and the candidates, one
     row each, with the constant parts of the reminder rows they write."""
-    stamp = lifecycle.scan_stamp(now)
     kind_years, rows = {}, []
     for c in cands:
         year, slot = c.slot
@@ -348,10 +337,9 @@ def _candidate_tables(cands: list[Candidate], now: datetime):
                 "title": _text(c.title),
                 "key_tail": _text(f":{c.kind.id}:{c.label}:{c.stage.value}"),
                 "notice": _text(notice) if notice else null(),
-                "notice_tail": _text(f":{stamp}"),
             }
         )
-    return _literal_table(list(kind_years.values()), "kind_years"), _literal_table(rows, "candidates")
+    return lifecycle.literal_table(list(kind_years.values()), "kind_years"), lifecycle.literal_table(rows, "candidates")
 
 
 def _meeting_select(cands: list[Candidate], depth: int, now: datetime):
@@ -361,7 +349,7 @@ def _meeting_select(cands: list[Candidate], depth: int, now: datetime):
     organisations, their departments, the (kind, year)s of their audience, the tally of each, the candidates of
     each. MariaDB would otherwise read the tree again for each candidate."""
     o = Organisation
-    ky, c = _candidate_tables(cands, now)
+    ky, c = _candidate_tables(cands)
     stmt = select(o.id).select_from(o)
     stmt, nearest, second = _with_departments(stmt, depth)
     overdue, escalate = ReminderStage.OVERDUE.value, ReminderStage.ESCALATE.value
@@ -378,7 +366,7 @@ def _meeting_select(cands: list[Candidate], depth: int, now: datetime):
         .with_hint(_T, "USE INDEX (ix_meeting_tallies_met)", "mysql")  # answered from the index alone
         .prefix_with("STRAIGHT_JOIN", dialect="mysql")
     )
-    notice = type_coerce(c.c.notice, String) + cast(o.id, String) + c.c.notice_tail
+    notice = type_coerce(c.c.notice, String) + cast(o.id, String) + _text(f":{lifecycle.scan_stamp(now)}")
     return stmt.with_only_columns(
         *lifecycle.select_columns(
             _R,

@@ -338,16 +338,17 @@ def post_meeting_notices(candidates, now: datetime) -> list[int]:
         items = [Item(c.title, c.due_at, 0, c.stage) for i, c in enumerate(listed) if int(mask) >> i & 1]
         category = category_of(ReminderSubject.MEETING, items[0].stage)
         title, tail = _meeting_text(category, items, count)
-        shape = [literal(int(mask), Integer).label("mask"), literal(count, Integer).label("n")]
-        due_at = min(i.due_at for i in items)
         texts.append(
-            select(
-                *shape,
-                *select_columns(n.__table__, category=category, title=title, due_at=due_at),
-                literal(tail, String).label("tail"),
-            )
+            {
+                "mask": literal(int(mask), Integer),
+                "n": literal(count, Integer),
+                "category": literal(category, String),
+                "title": literal(title, String),
+                "due_at": literal(min(i.due_at for i in items), n.due_at.type),
+                "tail": literal(tail, String),
+            }
         )
-    t = union_all(*texts).subquery() if len(texts) > 1 else texts[0].subquery()
+    t = literal_table(texts, "shapes")
     secretary = secretary_of(o)
     rows = (
         select(
@@ -448,6 +449,15 @@ def select_columns(table, **values) -> list:
             value = literal(value, table.c[name].type) if value is not None else null()
         out.append(value.label(name))
     return out
+
+
+def literal_table(rows: list[dict], name: str):
+    """A table of literals, one row per dict of `rows` (a UNION ALL of one-row SELECTs), its columns named as the
+    dicts' keys: SQL expressions as they are, Python values as bound literals."""
+    selects = [
+        select(*[(v if isinstance(v, ColumnElement) else literal(v)).label(k) for k, v in row.items()]) for row in rows
+    ]
+    return (union_all(*selects) if len(selects) > 1 else selects[0]).subquery(name)
 
 
 def insert_select(table, select_stmt) -> int:
