@@ -12,7 +12,9 @@ keep-alive client (no extra package: 2 shared cores, so the generator must cost 
 (a) max sustained requests/second, closed loop with --concurrency connections for --seconds after a warm-up:
     first the bare `GET /api/health` (the baseline: no login, no database), then `POST /api/duty/checkins` (a random
     cadre's token, a unique client_id, a realistic position: mostly inside the village fence, some outside with a
-    remark, GCJ-02 or WGS-84, accuracy 5-40 m); prints both and the ratio (goal >= 0.5);
+    remark, GCJ-02 or WGS-84, accuracy 5-40 m); prints both and the ratio (goal >= 0.5); then the floor,
+    `POST /bench/floor` (bench/checkin_floor_app.py: the same body parsed and stored as one row with a durable
+    commit, nothing else), whose ratio to health bounds what any check-in stored before its answer can reach;
 (b) latency of check-ins offered open-loop at --rate requests/second for --rate-seconds over at most --concurrency
     connections: p50/p95/p99 measured from each request's scheduled start (a request waiting for a free connection
     counts as waiting; goal p99 < 100 ms).
@@ -225,7 +227,9 @@ def start_server(
         str(math.ceil(connections / workers)),
         "--log-level",
         "warning",
-        "app:create_app()",
+        "--pythonpath",
+        str(Path(__file__).resolve().parent),
+        "checkin_floor_app:create_app()",  # the app, plus the floor's route
     ]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
     deadline = time.monotonic() + STARTUP_TIMEOUT
@@ -292,6 +296,14 @@ class Connection:
 
 def health_request(port: int) -> bytes:
     return f"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
+
+
+def floor_request(port: int, body: bytes) -> bytes:
+    head = (
+        f"POST /bench/floor HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
 
 
 def checkin_request(port: int, token: str, body: bytes) -> bytes:
@@ -459,9 +471,11 @@ def run(args) -> int:
         }
         app = create_app(config)
         with app.app_context():
+            from checkin_floor_app import floor  # the floor's scratch table
             from flask_migrate import upgrade
 
             upgrade()
+            floor.create(db.engine)
             print(server_settings(db))
             started = time.perf_counter()
             cadres, villages = build_world(rng)
@@ -503,6 +517,9 @@ def drive(port: int, bodies: Bodies, args) -> dict:
         token, body = bodies.next()
         return checkin_request(port, token, body)
 
+    def floor_row():
+        return floor_request(port, bodies.next()[1])
+
     health = health_request(port)
     print(
         f"gunicorn: {args.workers} workers x {args.threads} threads (gthread), keep-alive; generator: 1 asyncio "
@@ -516,11 +533,15 @@ def drive(port: int, bodies: Bodies, args) -> dict:
         checkin_rps, checkin_tally = loop.run_until_complete(
             closed_loop(port, checkin, 201, args.concurrency, args.seconds)
         )
+        floor_rps, floor_tally = loop.run_until_complete(
+            closed_loop(port, floor_row, 201, args.concurrency, args.seconds)
+        )
         ratio = checkin_rps / health_rps
         print(f"{'(a) max sustained, closed loop':<40}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'other':>9}{'errors':>8}")
         for label, rps, tally in (
             ("GET /api/health", health_rps, health_tally),
             ("POST /api/duty/checkins", checkin_rps, checkin_tally),
+            ("POST /bench/floor (one row, committed)", floor_rps, floor_tally),
         ):
             ms = sorted(x * 1000 for x in tally.latencies)
             bad = sum(tally.statuses.values())
@@ -528,6 +549,10 @@ def drive(port: int, bodies: Bodies, args) -> dict:
             print(f"  {label:<38}{rps:>9.0f}{p50:>9.1f}{p99:>9.1f}{bad:>9}{tally.errors:>8}")
         print(
             f"  check-ins / health: {ratio:.2f}  (goal >= {RATIO_GOAL}: {'met' if ratio >= RATIO_GOAL else 'MISSED'})"
+        )
+        print(
+            f"  floor / health: {floor_rps / health_rps:.2f}  (the most any check-in stored before its answer can "
+            f"reach here); check-ins / floor: {checkin_rps / floor_rps:.2f}"
         )
         fixed_rate = open_loop(port, checkin, 201, args.rate, args.rate_seconds, pool=args.concurrency)
         fixed = loop.run_until_complete(fixed_rate)
@@ -546,7 +571,7 @@ def drive(port: int, bodies: Bodies, args) -> dict:
         f"  latency from the scheduled start: p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms, max {ms[-1]:.1f} ms"
     )
     print(f"  p99 goal < {P99_GOAL_MS:.0f} ms: {'met' if p99 < P99_GOAL_MS else 'MISSED'}")
-    for tally in (health_tally, checkin_tally, fixed):
+    for tally in (health_tally, checkin_tally, floor_tally, fixed):
         if tally.statuses:
             print(f"  unexpected statuses: {tally.statuses}")
     unknown = checkin_tally.errors + fixed.errors + fixed.unanswered

@@ -10,8 +10,11 @@ notifications are deleted before and after each run (nothing else is changed: th
 and nine cadres in ten are given a check-in on each day the scans look at (once, in duty_days).
 
 Measured as of 27 November 2025, 09:00 local (November's reminders due, October and Q3 overdue and escalated,
-2024's yearly kinds overdue, the digest hour passed):
+the digest hour passed), with REMINDERS_SINCE at the first day of the city's records (--since, default 1 January
+2025: its meetings are of 2025):
 - cold: the first scan, every reminder new (inserts, notifications posted, digests), with its commit;
+- cold, every period judged: the same first scan without REMINDERS_SINCE, which also judges 2024's yearly kinds,
+  of which the city holds no records (39k more rows: every branch overdue and escalated; reported, not a goal);
 - rerun: the next slot's scan, nothing new (the steady state every 15 minutes);
 - period ends: the recurring scans with the most to open, each on the state the one before left (1 December: every
   monthly kind of November overdue; 1 January: December, Q4 and the year overdue at once; 8 January 09:00: their
@@ -34,7 +37,8 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from datetime import datetime, timedelta
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -173,12 +177,31 @@ def _seed_presence(times) -> None:
     db.session.commit()
 
 
+@contextmanager
+def _judging_since(since: date | None):
+    """REMINDERS_SINCE set to `since` for the scans inside."""
+    from flask import current_app
+
+    settings = current_app.config["SETTINGS"]
+    kept, settings.reminders_since = settings.reminders_since, since
+    try:
+        yield
+    finally:
+        settings.reminders_since = kept
+
+
 def _sequence(now, zone) -> dict[str, float]:
-    """One pass from an empty reminders table: cold, rerun, then the period ends. Returns the seconds of each."""
+    """One pass from an empty reminders table: cold with every period judged (then emptied again), cold, rerun,
+    then the period ends. Returns the seconds of each."""
 
     _clear()
     _emptied()
     times = {}
+    with _judging_since(None):
+        times["cold, every period judged"], every = _scan(now, commit=True)
+    print(f"cold scan, every period judged:  {times['cold, every period judged']:.2f} s  {every.summary()}")
+    _clear()
+    _emptied()
     rss_before = _rss_mib()
     times["cold"], cold = _scan(now, commit=True)
     print(f"cold scan (all new, with commit): {times['cold']:.2f} s  {cold.summary()}")
@@ -193,12 +216,14 @@ def _sequence(now, zone) -> dict[str, float]:
     return times
 
 
-def measure(repeats: int) -> bool:
+def measure(repeats: int, since: date) -> bool:
     from flask import current_app
 
     from models import db
 
     zone = current_app.config["SETTINGS"].zone
+    current_app.config["SETTINGS"].reminders_since = since
+    print(f"REMINDERS_SINCE {since} (the first day of the city's records)")
     now = datetime(2025, 11, 27, 9, tzinfo=zone)
     _seed_presence([now] + [at.replace(tzinfo=zone) for _label, at in PERIOD_ENDS])
     base = _baseline()
@@ -226,14 +251,15 @@ def measure(repeats: int) -> bool:
     print(
         f"goal, one scan < {GOAL_S:.0f} s (medians): cold {'met' if cold_s < GOAL_S else 'MISSED'} ({cold_s:.2f} s), "
         f"rerun {'met' if rerun_s < GOAL_S else 'MISSED'} ({rerun_s:.2f} s), "
-        f"period ends {'met' if period_s < GOAL_S else 'MISSED'} (slowest {period_s:.2f} s)"
+        f"period ends {'met' if period_s < GOAL_S else 'MISSED'} (slowest {period_s:.2f} s); "
+        f"not a goal: cold with every period judged {median['cold, every period judged']:.2f} s"
     )
     _clear()
     db.session.commit()
     return cold_s < GOAL_S and rerun_s < GOAL_S and period_s < GOAL_S
 
 
-def run(url: str, meetings: int, repeats: int) -> int:
+def run(url: str, meetings: int, repeats: int, since: date) -> int:
     from flask_migrate import upgrade
     from sqlalchemy import select, text
 
@@ -254,7 +280,7 @@ def run(url: str, meetings: int, repeats: int) -> int:
             orgs = db.session.scalar(select(db.func.count()).select_from(Organisation))
             version = db.session.execute(text("SELECT VERSION()")).scalar()
             print(f"server {version}; {orgs:,} organisations\n", flush=True)
-            ok = measure(repeats)
+            ok = measure(repeats, since)
             db.session.remove()
             db.engine.dispose()
     return 0 if ok else 1
@@ -265,11 +291,14 @@ def main() -> int:
     parser.add_argument("--url", help="a MariaDB database to seed once and keep (empty, or seeded by this script)")
     parser.add_argument("--meetings", type=int, default=200_000, help="about this many meetings of 2025")
     parser.add_argument("--repeats", type=int, default=3, help="passes of the whole sequence; medians are reported")
+    parser.add_argument(
+        "--since", type=date.fromisoformat, default=date(2025, 1, 1), help="REMINDERS_SINCE (YYYY-MM-DD)"
+    )
     args = parser.parse_args()
     if args.url:
-        return run(args.url, args.meetings, args.repeats)
+        return run(args.url, args.meetings, args.repeats, args.since)
     with throwaway_database("mysql") as url:
-        return run(url, args.meetings, args.repeats)
+        return run(url, args.meetings, args.repeats, args.since)
 
 
 if __name__ == "__main__":

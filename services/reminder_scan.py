@@ -262,8 +262,12 @@ def period_text(label: str) -> str:
 def meeting_candidates(rules: dict[str, ReminderRule], kinds, now: datetime) -> list[Candidate]:
     """The (kind, kind period, stage) due as of `now`: REMIND for the running period once within the rule's days;
     OVERDUE and ESCALATE for ended periods once their hours have passed (the last ended period always, earlier ones
-    while their latest stage is younger than GRACE)."""
+    while their latest stage is younger than GRACE), except periods that ended before REMINDERS_SINCE (the
+    platform's go-live: it holds no records of them). A period running on that day is judged: its earlier meetings
+    can be entered late."""
     local = now.astimezone(_zone())
+    since = current_app.config["SETTINGS"].reminders_since
+    judged_after = datetime.combine(since, time(), tzinfo=_zone()) if since else None
     out = []
     for kind in kinds:
         rule = rules.get(f"meeting_{kind.cadence.value}")
@@ -271,7 +275,8 @@ def meeting_candidates(rules: dict[str, ReminderRule], kinds, now: datetime) -> 
             continue
         label = label_of(kind.cadence, local.year, local.month)
         end = period_end(label).astimezone(UTC)
-        if rule.remind_days_before is not None and end - timedelta(days=rule.remind_days_before) <= now:
+        judged = judged_after is None or end > judged_after
+        if judged and rule.remind_days_before is not None and end - timedelta(days=rule.remind_days_before) <= now:
             out.append(Candidate(kind, rule, label, ReminderStage.REMIND, end))
         stages = [
             (stage, hours)
@@ -288,6 +293,8 @@ def meeting_candidates(rules: dict[str, ReminderRule], kinds, now: datetime) -> 
             end = period_end(label).astimezone(UTC)
             if not first and end + timedelta(hours=latest) + GRACE < now:
                 break
+            if judged_after is not None and end <= judged_after:
+                break  # this period and every earlier one ended before the go-live
             out += [Candidate(kind, rule, label, s, end) for s, h in stages if end + timedelta(hours=h) <= now]
             label, first = _previous(kind.cadence, label), False
     return out

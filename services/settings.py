@@ -10,6 +10,7 @@ import base64
 import hashlib
 import os
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -41,6 +42,16 @@ def _int(name: str, default: int) -> int:
 
 def _float(name: str, default: float) -> float:
     return _number(name, default, float)
+
+
+def _date(name: str) -> date | None:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a date (YYYY-MM-DD), got {raw!r}") from exc
 
 
 @dataclass
@@ -195,6 +206,10 @@ class Settings:
     # Run the scan on a timer thread inside the web process (from its first request). Default: on in development
     # without REDIS_URL (the embedded demo); elsewhere `flask --app app reminders schedule` drives it.
     reminder_scan_in_process: bool | None = None
+    # The first day whose meetings the city records on the platform (its go-live): meeting periods that ended
+    # before it are not judged, so the first scan does not alert every branch and department about periods the
+    # platform holds no records of. Unset: every period the scan looks at is judged.
+    reminders_since: date | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -290,6 +305,7 @@ def load_settings(instance_path: str, overrides: dict | None = None) -> Settings
         reminder_scan_minutes=_int("REMINDER_SCAN_MINUTES", 15),
         reminder_digest_hour=_int("REMINDER_DIGEST_HOUR", 8),
         reminder_scan_in_process=_bool(env.get("REMINDER_SCAN_IN_PROCESS"), None),
+        reminders_since=_date("REMINDERS_SINCE"),
     )
     for key, value in (overrides or {}).items():
         if hasattr(s, key):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from models import AuditEntry, db
@@ -33,6 +35,11 @@ def test_settings_parse_and_refuse(tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match="TZ"):
         load_settings(str(tmp_path))
     monkeypatch.setenv("TZ", "Asia/Shanghai")
+    monkeypatch.setenv("REMINDERS_SINCE", "2026-13-01")
+    with pytest.raises(ConfigError, match="REMINDERS_SINCE"):
+        load_settings(str(tmp_path))
+    monkeypatch.setenv("REMINDERS_SINCE", "2026-03-01")
+    assert load_settings(str(tmp_path)).reminders_since == date(2026, 3, 1)
     monkeypatch.setenv("STORAGE", "s3")
     with pytest.raises(ConfigError, match="STORAGE"):
         load_settings(str(tmp_path))

@@ -10,7 +10,7 @@ import random
 import threading
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import delete, func, insert, select
@@ -29,7 +29,7 @@ from models import (
 )
 from models.base import utcnow
 from models.notifications import Notification, NotificationStatus
-from models.reminders import Reminder, ReminderRule
+from models.reminders import Reminder, ReminderRule, ReminderSubject
 from services import learning_progress, meeting_tallies, meetings
 from services.authz import Actor
 from services.meeting_stats import period_end
@@ -133,6 +133,24 @@ def test_meeting_stages_open_by_date_and_reach_the_right_departments(app, world)
         name in due[0].body for name in ("支部委员会会议", "党小组会")
     )
     assert len([n for n in late if "2026年10月" in n.body]) == 1
+
+
+def test_periods_that_ended_before_the_go_live_are_not_judged(app, world):
+    """REMINDERS_SINCE: the first scan of a city that went live on 15 October 2026 opens nothing for periods the
+    platform holds no records of (the third quarter, 2025), and judges October, which ran on the go-live day."""
+    settings, now = app.config["SETTINGS"], local(app, 2026, 11, 27, 9)
+    meeting = select(Reminder.period, Reminder.stage).where(Reminder.subject == ReminderSubject.MEETING)
+    settings.reminders_since = date(2026, 10, 15)
+    try:
+        scan(now)
+    finally:
+        settings.reminders_since = None
+    judged = {(period, stage.value) for period, stage in db.session.execute(meeting)}
+    assert {("2026-10", "overdue"), ("2026-10", "escalate"), ("2026-11", "remind")} <= judged
+    assert {period for period, _stage in judged} <= {"2026-10", "2026-11", "2026Q4", "2026"}
+    scan(now)  # unset: the same scan judges the earlier periods too
+    before = {period for period, _stage in db.session.execute(meeting)} - {p for p, _s in judged}
+    assert {"2026Q3", "2025"} <= before
 
 
 def test_a_branch_under_a_county_reports_to_the_county_then_the_city(app, world):
