@@ -19,9 +19,10 @@ nothing twice; a statement asks "does this reminder exist" as one index probe pe
 no rows it would only skip. Meeting reminders (the bulk: tens of thousands when a period ends) are built and
 written by the database, one INSERT … SELECT for every candidate (kind, kind period, stage) at once, each row
 already naming the notification that carries it; duty reminders likewise, one INSERT … SELECT per day and stage;
-learning rows are built here, in keyset pages. Memory does not grow with the tree. Writes: reminders (insert,
-update), notifications (services.reminders.post_many / digests / services.notifications.cancel), flush only; the
-caller commits, then enqueues the sends of `ScanResult.notification_ids`.
+learning rows are built here, in keyset pages. Memory does not grow with the tree: not even the ids of the
+notifications posted are held (`ScanResult.notification_id_pages` reads them back in pages after the commit).
+Writes: reminders (insert, update), notifications (services.reminders.post_many / digests /
+services.notifications.cancel), flush only; the caller commits, then enqueues the sends of each page.
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ from models import (
 )
 from models.base import utcnow
 from models.meeting import met
+from models.notifications import Notification
 from models.reminders import Reminder, ReminderRule, ReminderStage, ReminderSubject
 from services import reminders as lifecycle
 from services.meeting_stats import label_of, period_end
@@ -93,14 +95,30 @@ _T = MeetingTally.__table__
 
 @dataclass
 class ScanResult:
+    now: datetime
     opened: dict[str, int] = field(default_factory=lambda: {s.value: 0 for s in ReminderSubject})
     closed: int = 0
     notified: int = 0
     digests: int = 0
-    notification_ids: list[int] = field(default_factory=list)
+    posted_after: int = 0  # the highest notification id before the scan posted any
+    digest_ids: list[int] = field(default_factory=list)  # one per department admin at most
 
     def summary(self) -> dict:
         return {"opened": self.opened, "closed": self.closed, "notified": self.notified, "digests": self.digests}
+
+    def notification_id_pages(self, size: int = PAGE):
+        """The ids of the notifications this scan posted, in pages of `size` (after the commit): the notices,
+        created at the scan's `now` above `posted_after`, then the digests. Memory stays flat however many a
+        period's end posts."""
+        n, after = Notification, self.posted_after
+        if self.notified:
+            while ids := db.session.scalars(
+                select(n.id).where(n.id > after, n.created_at == self.now).order_by(n.id).limit(size)
+            ).all():
+                yield list(ids)
+                after = ids[-1]
+        if self.digest_ids:
+            yield list(self.digest_ids)
 
 
 def _zone():
@@ -109,9 +127,9 @@ def _zone():
 
 def run_scan(now: datetime | None = None) -> ScanResult:
     """One scan as of `now` (default: the current time; tests pass another). Flushes; the caller commits and then
-    enqueues the sends of `notification_ids`."""
+    enqueues the sends of each of `notification_id_pages()`."""
     now = now or utcnow()
-    result = ScanResult()
+    result = ScanResult(now)
     rules = {r.code: r for r in db.session.scalars(select(ReminderRule).where(ReminderRule.enabled.is_(True)))}
     result.closed = lifecycle.close_with_evidence(now, _duty_since(now))
     depth = db.session.scalar(select(func.max(Organisation.depth))) or 0
@@ -120,13 +138,12 @@ def run_scan(now: datetime | None = None) -> ScanResult:
     result.opened["duty"] = _open_duty(duty, depth, now) if duty else 0
     learning = rules.get("learning_due")
     result.opened["learning"] = _insert(_learning_rows(learning, now)) if learning else 0
-    ids = lifecycle.post_meeting_notices(candidates, now) if result.opened["meeting"] else []
-    ids += lifecycle.post_duty_notices(now) if result.opened["duty"] else []
-    ids += lifecycle.notify_pending(now)
-    result.notified = len(ids)
-    digests = lifecycle.post_digests(now)
-    result.digests = len(digests)
-    result.notification_ids = ids + digests
+    result.posted_after = db.session.scalar(select(func.max(Notification.id))) or 0
+    notified = lifecycle.post_meeting_notices(candidates, now) if result.opened["meeting"] else 0
+    notified += lifecycle.post_duty_notices(now) if result.opened["duty"] else 0
+    result.notified = notified + lifecycle.notify_pending(now)
+    result.digest_ids = lifecycle.post_digests(now)
+    result.digests = len(result.digest_ids)
     return result
 
 

@@ -193,25 +193,25 @@ def _pending(subject_clause, group_column):
     return stmt
 
 
-def notify_pending(now: datetime) -> list[int]:
+def notify_pending(now: datetime) -> int:
     """Posts one notification per recipient and kind of notice for the reminders not yet dealt with, and marks
     them (notified_at, notification_key). Meeting reminders go to the branch's secretary; duty and learning
-    reminders to their person. Returns the ids of the notifications posted."""
+    reminders to their person. Returns how many notifications were posted."""
     from services.reminder_scan import keyset_pages
 
-    posted: list[int] = []
     r = Reminder
     waiting = select(r.id).where(r.notified_at.is_(None), r.closed_at.is_(None)).limit(1)
     if db.session.scalar(waiting) is None:
-        return posted  # the usual rerun: one probe of ix_reminders_pending instead of two ordered scans
+        return 0  # the usual rerun: one probe of ix_reminders_pending instead of two ordered scans
+    posted = 0
     meeting = _pending(r.subject == ReminderSubject.MEETING, r.org_id)
     for page in keyset_pages(meeting, 0):
         orgs = _org_recipients({row.org_id for row in page})
-        _notify_groups(page, lambda row, o=orgs: o.get(row.org_id, (None, None)), now, posted)
+        posted += _notify_groups(page, lambda row, o=orgs: o.get(row.org_id, (None, None)), now)
     personal = _pending(r.subject.in_((ReminderSubject.DUTY, ReminderSubject.LEARNING)), r.member_id)
     for page in keyset_pages(personal, 0):
         names = _org_recipients({row.org_id for row in page})
-        _notify_groups(page, lambda row, n=names: (row[0], n.get(row.org_id, (None, None))[1]), now, posted)
+        posted += _notify_groups(page, lambda row, n=names: (row[0], n.get(row.org_id, (None, None))[1]), now)
     return posted
 
 
@@ -221,7 +221,8 @@ def _org_recipients(org_ids) -> dict[int, tuple[int | None, str]]:
     return {org_id: (secretary, name) for org_id, secretary, name in rows}
 
 
-def _notify_groups(rows, recipient_of, now: datetime, posted: list[int]) -> None:
+def _notify_groups(rows, recipient_of, now: datetime) -> int:
+    """Posts the notices of one page of reminders and marks them; returns how many notifications were new."""
     groups: dict[tuple, list] = defaultdict(list)
     for row in rows:
         member_id, org_name = recipient_of(row)
@@ -238,7 +239,7 @@ def _notify_groups(rows, recipient_of, now: datetime, posted: list[int]) -> None
                 | {"page": page, "due_at": due, "org_name": org_name}
             )
         marks += [(i.id, key) for i in items]
-    posted += post_many(messages, now)
+    posted = post_many(messages, now)
     # One UPDATE per 500 reminders (the drivers run an executemany of UPDATEs row by row).
     for start in range(0, len(marks), 500):
         chunk = marks[start : start + 500]
@@ -247,17 +248,18 @@ def _notify_groups(rows, recipient_of, now: datetime, posted: list[int]) -> None
         db.session.execute(
             update(_R).where(_R.c.id.in_([rid for rid, _key in chunk])).values(notified_at=now, notification_key=key_of)
         )
+    return posted
 
 
-def post_many(messages: list[dict], now: datetime) -> list[int]:
+def post_many(messages: list[dict], now: datetime) -> int:
     """services.notifications.post for many messages at once (a scan at a period's end posts thousands; one
-    post() is four round trips): the same checks and row, one multi-row insert that skips existing keys, then one
-    read of the new ids. Returns the ids of the notifications that are new, like post() returning None for the rest."""
+    post() is four round trips): the same checks and row (created at `now`), one multi-row insert that skips
+    existing keys. Returns how many are new (a key raced in meanwhile by another writer is not counted)."""
     from models.notifications import Notification, NotificationStatus
 
     notifications = _notifications()
     if not messages:
-        return []
+        return 0
     for m in messages:
         if m["category"] not in notifications.CATEGORIES:
             raise ValueError(f"unknown notification category {m['category']!r}")
@@ -277,7 +279,7 @@ def post_many(messages: list[dict], now: datetime) -> list[int]:
         if m["key"] not in existing
     ]
     if not rows:
-        return []
+        return 0
     conn = db.session.connection()
     if conn.dialect.name == "mysql":
         stmt = mysql.insert(table)
@@ -286,7 +288,8 @@ def post_many(messages: list[dict], now: datetime) -> list[int]:
         stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=["key"])
     conn.execute(stmt, rows)
     new_keys = [r["key"] for r in rows]
-    return sorted(db.session.scalars(select(Notification.id).where(Notification.key.in_(new_keys))))
+    mine = select(func.count()).where(Notification.key.in_(new_keys), Notification.created_at == now)
+    return db.session.scalar(mine)
 
 
 class Item(NamedTuple):
@@ -303,19 +306,19 @@ def scan_stamp(now: datetime) -> str:
     return now.astimezone(UTC).strftime("%Y%m%dT%H%M%S%f")
 
 
-def post_meeting_notices(candidates, now: datetime) -> list[int]:
+def post_meeting_notices(candidates, now: datetime) -> int:
     """Posts the notifications that the meeting reminders opened by this scan carry (services.reminder_scan wrote
     each row with the key of its notification: one per organisation and kind of notice, to the secretary), with
     one INSERT … SELECT: the rows are grouped by notification, each group's candidates read as a bit mask. A
     notification's text depends on its organisation and on that mask and count only (a scan has a few dozen to a
     few hundred distinct ones), so the texts are written here once per shape, as a table of literals the groups
-    join. Neither the rows nor the tree are read into memory. Returns the ids of the notifications posted."""
+    join. Neither the rows nor the tree are read into memory. Returns how many notifications were posted."""
     from models.notifications import Notification
 
     r, o, n = Reminder, Organisation, Notification
     listed = [c for c in candidates if c.stage != ReminderStage.ESCALATE][:MASK_BITS]
     if not listed:
-        return []
+        return 0
     bit = case(
         *[
             (and_(r.subject_id == c.kind.id, r.period == c.label, r.stage == c.stage), literal(1 << i))
@@ -332,7 +335,7 @@ def post_meeting_notices(candidates, now: datetime) -> list[int]:
     g = groups.c
     shapes = db.session.execute(select(g.mask, g.n).where(g.mask > 0).distinct()).all()
     if not shapes:
-        return []
+        return 0
     texts = []
     for mask, count in shapes:
         items = [Item(c.title, c.due_at, 0, c.stage) for i, c in enumerate(listed) if int(mask) >> i & 1]
@@ -372,10 +375,10 @@ def post_meeting_notices(candidates, now: datetime) -> list[int]:
     return _post_selected(rows, ("meeting_due", "meeting_overdue"), now)
 
 
-def post_duty_notices(now: datetime) -> list[int]:
+def post_duty_notices(now: datetime) -> int:
     """Posts the notifications that the duty reminders opened by this scan carry (services.reminder_scan keyed
     them: one per cadre and village), with one INSERT … SELECT grouping the rows by notification; the body names
-    the missed days (all of them up to LISTED, else the first and how many). Returns the ids posted."""
+    the missed days (all of them up to LISTED, else the first and how many). Returns how many were posted."""
     from models.notifications import Notification
 
     r, o = Reminder, Organisation
@@ -418,10 +421,10 @@ def post_duty_notices(now: datetime) -> list[int]:
     return _post_selected(rows, ("duty_missed",), now)
 
 
-def _post_selected(rows, categories: tuple[str, ...], now: datetime) -> list[int]:
+def _post_selected(rows, categories: tuple[str, ...], now: datetime) -> int:
     """Posts the notifications that `rows` selects (member_id, key, category, title, body, page, due_at,
-    org_name) as pending, created now, skipping keys that exist. Returns the ids of the new ones: above the
-    highest id before, created now, of these categories.
+    org_name) as pending, created now, skipping keys that exist. Returns how many are new: above the highest id
+    before, created now, of these categories (the scan reads their ids back in pages, after its commit).
 
     `rows` selects from this scan's reminders grouped by notification, then joins the organisations: read in
     that order (STRAIGHT_JOIN), since MariaDB otherwise starts from the organisations and regroups each one's
@@ -434,8 +437,8 @@ def _post_selected(rows, categories: tuple[str, ...], now: datetime) -> list[int
     ).prefix_with("STRAIGHT_JOIN", dialect="mysql")
     before = db.session.scalar(select(func.max(n.id))) or 0
     insert_select(n.__table__, rows)
-    new = select(n.id).where(n.id > before, n.created_at == now, n.category.in_(categories))
-    return sorted(db.session.scalars(new))
+    new = select(func.count()).where(n.id > before, n.created_at == now, n.category.in_(categories))
+    return db.session.scalar(new)
 
 
 def select_columns(table, **values) -> list:

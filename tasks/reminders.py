@@ -78,7 +78,8 @@ def run_locked(conn: Redis | None, slot: int | None = None, now=None) -> dict | 
             return None
         result = run_scan(now)
         db.session.commit()
-    notifications.enqueue_sends(result.notification_ids)
+    for ids in result.notification_id_pages():
+        notifications.enqueue_sends(ids)
     log.info("reminder scan of slot %s: %s", slot, result.summary())
     return result.summary()
 

@@ -30,7 +30,7 @@ from models import (
 from models.base import utcnow
 from models.notifications import Notification, NotificationStatus
 from models.reminders import Reminder, ReminderRule, ReminderSubject
-from services import learning_progress, meeting_tallies, meetings
+from services import learning_progress, meeting_tallies, meetings, notifications
 from services.authz import Actor
 from services.meeting_stats import period_end
 from services.meeting_tallies import slot_of
@@ -109,6 +109,22 @@ def test_a_rerun_opens_and_posts_nothing(app, world):
     assert [db.session.scalar(q) for q in rows] == counts
 
 
+def test_the_ids_of_what_a_scan_posted_are_read_back_in_pages(app, world):
+    """The scan holds no list of the notifications it posted: their ids come back in pages after the commit, every
+    one exactly once (notices and digests), and nothing another writer posted meanwhile."""
+    first = scan(local(app, 2026, 11, 27, 9))
+    assert first.notified > 3 and first.digests > 0
+    notifications.post(world.sec_v1.id, key="test:after-the-scan", category="digest", title="其他", body="其他")
+    db.session.commit()
+    pages = list(first.notification_id_pages(size=3))
+    ids = [i for page in pages for i in page]
+    assert all(len(page) <= 3 for page in pages[:-1]) and len(ids) == len(set(ids))
+    n = Notification
+    posted = select(n.id).where(n.id > first.posted_after, n.key != "test:after-the-scan")
+    assert sorted(ids) == sorted(db.session.scalars(posted)) and len(ids) == first.notified + first.digests
+    assert not list(scan(local(app, 2026, 11, 27, 9, 15)).notification_id_pages())  # a rerun: nothing
+
+
 def test_meeting_stages_open_by_date_and_reach_the_right_departments(app, world):
     k = kinds()["branch_committee"]
     prefix = f"meeting:{world.v1.id}:{k.id}:2026-10:"
@@ -173,7 +189,7 @@ def test_one_notice_per_branch_and_kind_of_notice_carries_all_its_reminders(app,
     assert len(overdue) > 3 and len({row.notification_key for row in overdue}) == 1
     note = db.session.scalar(select(Notification).where(Notification.key == overdue[0].notification_key))
     assert (note.member_id, note.category) == (world.sec_v1.id, "meeting_overdue")
-    assert f"等{len(overdue)}项" in note.body and note.id in first.notification_ids
+    assert f"等{len(overdue)}项" in note.body and any(note.id in ids for ids in first.notification_id_pages())
     assert note.body.startswith(f"{world.v1.name}：") and note.org_name == world.v1.name
     assert note.page == f"/pages/meetings/meetings?org_id={world.v1.id}"
     assert note.due_at == min(row.due_at for row in overdue) and note.title == "组织生活已逾期"
