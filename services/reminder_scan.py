@@ -111,10 +111,9 @@ class ScanResult:
         created at the scan's `now` above `posted_after`, then the digests. Memory stays flat however many a
         period's end posts."""
         n, after = Notification, self.posted_after
+        notices = and_(n.created_at == self.now, n.category != "digest")
         if self.notified:
-            while ids := db.session.scalars(
-                select(n.id).where(n.id > after, n.created_at == self.now).order_by(n.id).limit(size)
-            ).all():
+            while ids := db.session.scalars(select(n.id).where(n.id > after, notices).order_by(n.id).limit(size)).all():
                 yield list(ids)
                 after = ids[-1]
         if self.digest_ids:
