@@ -14,7 +14,7 @@ the digest hour passed), with REMINDERS_SINCE at the first day of the city's rec
 2025: its meetings are of 2025):
 - cold: the first scan, every reminder new (inserts, notifications posted, digests), with its commit;
 - cold, every period judged: the same first scan without REMINDERS_SINCE, which also judges 2024's yearly kinds,
-  of which the city holds no records (39k more rows: every branch overdue and escalated; reported, not a goal);
+  of which the city holds no records (26k more rows: every branch overdue and escalated; reported, not a goal);
 - rerun: the next slot's scan, nothing new (the steady state every 15 minutes);
 - period ends: the recurring scans with the most to open, each on the state the one before left (1 December: every
   monthly kind of November overdue; 1 January: December, Q4 and the year overdue at once; 8 January 09:00: their
