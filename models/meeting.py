@@ -50,13 +50,17 @@ class MeetingKind(TimestampMixin, db.Model):
 
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(30))
-    cadence: Mapped[Cadence] = mapped_column(value_enum(Cadence))
-    times_per_period: Mapped[int] = mapped_column(Integer, default=1)
-    audience: Mapped[KindAudience] = mapped_column(value_enum(KindAudience), default=KindAudience.BRANCH)
+    # active_history (cadence, cap, audience, active): a change loads the old value first, even on an expired
+    # object, since the tallies' flush listener recounts with the kind as it was (services.meeting_tallies)
+    cadence: Mapped[Cadence] = mapped_column(value_enum(Cadence), active_history=True)
+    times_per_period: Mapped[int] = mapped_column(Integer, default=1, active_history=True)
+    audience: Mapped[KindAudience] = mapped_column(
+        value_enum(KindAudience), default=KindAudience.BRANCH, active_history=True
+    )
     needs_lecturer: Mapped[bool] = mapped_column(Boolean, default=False)
     fixed_day: Mapped[int | None] = mapped_column(Integer)  # day of the month it is held on (主题党日), if fixed
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, active_history=True)
 
 
 class MeetingStatus(enum.StrEnum):
