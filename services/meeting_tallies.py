@@ -21,8 +21,9 @@ How it stays right:
   afterwards; `flask --app app rebuild-meeting-tallies` does the same by hand.
 
 Reminders: every change closes, in the same transaction, the open meeting reminders whose kind period it
-completed (services.reminders.close_held: the flush's keys, a kind's new cap, or everything after a rebuild); the
-compliance scan does not look at open meeting reminders again.
+completed (services.reminders.close_held: the flush's keys, a kind's new cap, or everything after a rebuild), and
+reopens those of a period it left short again (services.reminders.reopen_unmet); the compliance scan does not look
+at open meeting reminders again.
 """
 
 from __future__ import annotations
@@ -237,8 +238,11 @@ def _after_flush(session: Session, _flush_context) -> None:
     meeting_rollups.apply(conn, before, meeting_rollups.snapshot(conn, where, kinds, lock=False))
     if changes:
         reminders.close_held(conn, keys=list(changes))  # the meeting was recorded: its reminders close now
+        fewer = [key for key, row in changes.items() if any(n < 0 for n in row.values())]
+        reminders.reopen_unmet(conn, keys=fewer)  # a meeting moved out of a period: it may be short again
     if changed_kinds:
         reminders.close_held(conn, kind_ids=changed_kinds)  # a lower cap may be met already
+        reminders.reopen_unmet(conn, kind_ids=changed_kinds)  # and a higher one no longer
 
 
 def _kind_info(old: dict) -> KindInfo:
@@ -360,4 +364,5 @@ def rebuild() -> int:
     refresh_kinds(conn, {kind_id for _, kind_id, _ in rows})
     meeting_rollups.rebuild(conn)
     reminders.close_held(conn)  # the bulk-inserted meetings are evidence too
+    reminders.reopen_unmet(conn)  # and meetings removed in bulk take theirs back
     return len(batch)

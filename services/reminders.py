@@ -142,6 +142,37 @@ def close_held(conn, keys=None, kind_ids=None, now: datetime | None = None) -> i
     return _close(conn, conn.execute(stmt).all(), now or utcnow())
 
 
+def reopen_unmet(conn, keys=None, kind_ids=None) -> int:
+    """The reverse of `close_held`: reopens the meeting reminders closed on evidence whose kind period is no longer
+    met (a held meeting's corrected date moved it to another period, a kind's cap was raised, meetings were
+    removed before a rebuild); returns how many reopened. Called where close_held is, with the same arguments
+    (for the flush's keys only where a count went down). A reopened reminder counts again in the secretary's
+    list and the department's digest; nobody is told again (its notice went out, or was cancelled).
+    Locking reads, as in close_held."""
+    r = Reminder
+    stmt = (
+        select(r.id)
+        .outerjoin(_T, and_(_T.c.org_id == r.org_id, _T.c.kind_id == r.subject_id, _T.c.year == r.year))
+        .where(
+            r.closed_at.isnot(None),
+            r.close_reason == "evidence",
+            r.subject == ReminderSubject.MEETING,
+            func.coalesce(met(r.slot), 0) == 0,  # no tally row: nothing held
+        )
+        .with_for_update()
+    )
+    if keys is not None:
+        if not keys:
+            return 0
+        stmt = stmt.where(tuple_(r.org_id, r.subject_id, r.year).in_(sorted(keys)))
+    if kind_ids is not None:
+        stmt = stmt.where(r.subject_id.in_(sorted(kind_ids)))
+    ids = conn.execute(stmt).scalars().all()
+    for i in range(0, len(ids), PAGE):
+        conn.execute(update(_R).where(_R.c.id.in_(ids[i : i + PAGE])).values(closed_at=None, close_reason=None))
+    return len(ids)
+
+
 def _close(conn, rows, now: datetime) -> int:
     """Closes these reminders (id, notification key, organisation) as having their evidence; cancels the
     notifications that now carry only closed reminders (a notification's reminders are all of one organisation:

@@ -333,6 +333,54 @@ def test_a_lower_cap_closes_the_reminders_it_satisfies(app, world):
     assert open_keys(org_id=world.v2.id, subject_id=kind.id, period="2026-10")  # v2 held none
 
 
+def test_a_meeting_moved_out_of_its_period_reopens_that_periods_reminders(app, world):
+    """A held meeting's corrected date takes it to another period: the period it left is short again, and its
+    reminders, closed on that meeting, open again (nothing new is created, nobody is told twice)."""
+    scan(local(app, 2026, 11, 9))
+    kind = kinds()["branch_committee"]
+    october = {"org_id": world.v1.id, "subject_id": kind.id, "period": "2026-10"}
+    meeting = hold(world, world.v1, "branch_committee", local(app, 2026, 10, 30, 9), world.sec_v1)
+    assert not open_keys(**october)
+    told = len(notes(world.sec_v1.id))
+    moved = local(app, 2026, 11, 2, 9)
+    meetings.update_meeting(Actor(world.sec_v1), meeting, {"starts_at": moved, "ends_at": moved + timedelta(hours=2)})
+    db.session.commit()
+    assert len(open_keys(**october)) == 2  # overdue and escalated, open again
+    reopened = db.session.scalars(select(Reminder).where(Reminder.key.in_(open_keys(**october)))).all()
+    assert {r.close_reason for r in reopened} == {None}
+    assert scan(local(app, 2026, 11, 9, 0, 15)).opened["meeting"] == 0 and len(notes(world.sec_v1.id)) == told
+    back = local(app, 2026, 10, 29, 9)
+    meetings.update_meeting(Actor(world.sec_v1), meeting, {"starts_at": back, "ends_at": back + timedelta(hours=2)})
+    db.session.commit()
+    assert not open_keys(**october)  # back in October: closed again
+
+
+def test_a_higher_cap_or_meetings_removed_in_bulk_reopen_reminders(app, world):
+    kind = kinds()["branch_committee"]
+    october = {"org_id": world.v1.id, "subject_id": kind.id, "period": "2026-10"}
+    hold(world, world.v1, "branch_committee", local(app, 2026, 10, 20, 9), world.sec_v1)
+    scan(local(app, 2026, 11, 9))
+    assert not open_keys(**october)  # held once: met
+    kind.times_per_period = 2
+    db.session.commit()
+    assert not open_keys(**october)  # nothing to reopen: never opened; the next scan opens them
+    scan(local(app, 2026, 11, 9, 0, 15))
+    assert len(open_keys(**october)) == 2
+    kind.times_per_period = 1
+    db.session.commit()
+    assert not open_keys(**october)  # the lower cap closes them
+    kind.times_per_period = 2
+    db.session.commit()
+    assert len(open_keys(**october)) == 2  # the higher one reopens them
+    kind.times_per_period = 1
+    db.session.commit()
+    assert not open_keys(**october)
+    db.session.execute(delete(Meeting).where(Meeting.org_id == world.v1.id, Meeting.kind_id == kind.id))
+    meeting_tallies.rebuild()  # as after a bulk correction, past the flush listener
+    db.session.commit()
+    assert len(open_keys(**october)) == 2
+
+
 def test_the_digest_is_one_per_admin_and_day(app, world):
     second_admin = member(world.town_a1_agency, "甲一镇组织干事", managed=world.town_a1, role=world.town_a1_admin.role)
     db.session.commit()
