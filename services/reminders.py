@@ -133,13 +133,19 @@ def close_held(conn, keys=None, kind_ids=None, now: datetime | None = None) -> i
         .where(r.closed_at.is_(None), r.subject == ReminderSubject.MEETING, met(r.slot) != 0)
         .with_for_update()
     )
+    if keys is not None and not keys:
+        return 0
+    return _close(conn, conn.execute(_of_keys(stmt, keys, kind_ids)).all(), now or utcnow())
+
+
+def _of_keys(stmt, keys, kind_ids):
+    """`stmt` (on Reminder) narrowed to the (organisation, kind, year) `keys` and the `kind_ids`, each if given."""
+    r = Reminder
     if keys is not None:
-        if not keys:
-            return 0
         stmt = stmt.where(tuple_(r.org_id, r.subject_id, r.year).in_(sorted(keys)))
     if kind_ids is not None:
         stmt = stmt.where(r.subject_id.in_(sorted(kind_ids)))
-    return _close(conn, conn.execute(stmt).all(), now or utcnow())
+    return stmt
 
 
 def reopen_unmet(conn, keys=None, kind_ids=None) -> int:
@@ -161,13 +167,9 @@ def reopen_unmet(conn, keys=None, kind_ids=None) -> int:
         )
         .with_for_update()
     )
-    if keys is not None:
-        if not keys:
-            return 0
-        stmt = stmt.where(tuple_(r.org_id, r.subject_id, r.year).in_(sorted(keys)))
-    if kind_ids is not None:
-        stmt = stmt.where(r.subject_id.in_(sorted(kind_ids)))
-    ids = conn.execute(stmt).scalars().all()
+    if keys is not None and not keys:
+        return 0
+    ids = conn.execute(_of_keys(stmt, keys, kind_ids)).scalars().all()
     for i in range(0, len(ids), PAGE):
         conn.execute(update(_R).where(_R.c.id.in_(ids[i : i + PAGE])).values(closed_at=None, close_reason=None))
     return len(ids)
