@@ -106,14 +106,20 @@ class ScanResult:
     def summary(self) -> dict:
         return {"opened": self.opened, "closed": self.closed, "notified": self.notified, "digests": self.digests}
 
+    def notices(self, after: int):
+        """The WHERE clause of this scan's notices with ids above `after`: every notification the scan posts but
+        the digests is created at its `now` (services.reminders.post_many and _post_selected)."""
+        n = Notification
+        return and_(n.id > after, n.created_at == self.now, n.category != "digest")
+
     def notification_id_pages(self, size: int = PAGE):
         """The ids of the notifications this scan posted, in pages of `size` (after the commit): the notices,
-        created at the scan's `now` above `posted_after`, then the digests. Memory stays flat however many a
-        period's end posts."""
-        n, after = Notification, self.posted_after
-        notices = and_(n.created_at == self.now, n.category != "digest")
+        then the digests. Memory stays flat however many a period's end posts."""
+        after = self.posted_after
         if self.notified:
-            while ids := db.session.scalars(select(n.id).where(n.id > after, notices).order_by(n.id).limit(size)).all():
+            while ids := db.session.scalars(
+                select(Notification.id).where(self.notices(after)).order_by(Notification.id).limit(size)
+            ).all():
                 yield list(ids)
                 after = ids[-1]
         if self.digest_ids:
@@ -138,9 +144,12 @@ def run_scan(now: datetime | None = None) -> ScanResult:
     learning = rules.get("learning_due")
     result.opened["learning"] = _insert(_learning_rows(learning, now)) if learning else 0
     result.posted_after = db.session.scalar(select(func.max(Notification.id))) or 0
-    notified = lifecycle.post_meeting_notices(candidates, now) if result.opened["meeting"] else 0
-    notified += lifecycle.post_duty_notices(now) if result.opened["duty"] else 0
-    result.notified = notified + lifecycle.notify_pending(now)
+    if result.opened["meeting"]:
+        lifecycle.post_meeting_notices(candidates, now)
+    if result.opened["duty"]:
+        lifecycle.post_duty_notices(now)
+    lifecycle.notify_pending(now)
+    result.notified = db.session.scalar(select(func.count()).where(result.notices(result.posted_after)))
     result.digest_ids = lifecycle.post_digests(now)
     result.digests = len(result.digest_ids)
     return result

@@ -226,26 +226,24 @@ def _pending(subject_clause, group_column):
     return stmt
 
 
-def notify_pending(now: datetime) -> int:
-    """Posts one notification per recipient and kind of notice for the reminders not yet dealt with, and marks
-    them (notified_at, notification_key). Meeting reminders go to the branch's secretary; duty and learning
-    reminders to their person. Returns how many notifications were posted."""
+def notify_pending(now: datetime) -> None:
+    """Posts one notification per recipient and kind of notice for the reminders not yet dealt with (created at
+    `now`), and marks them (notified_at, notification_key). Meeting reminders go to the branch's secretary; duty
+    and learning reminders to their person."""
     from services.reminder_scan import keyset_pages
 
     r = Reminder
     waiting = select(r.id).where(r.notified_at.is_(None), r.closed_at.is_(None)).limit(1)
     if db.session.scalar(waiting) is None:
-        return 0  # the usual rerun: one probe of ix_reminders_pending instead of two ordered scans
-    posted = 0
+        return  # the usual rerun: one probe of ix_reminders_pending instead of two ordered scans
     meeting = _pending(r.subject == ReminderSubject.MEETING, r.org_id)
     for page in keyset_pages(meeting, 0):
         orgs = _org_recipients({row.org_id for row in page})
-        posted += _notify_groups(page, lambda row, o=orgs: o.get(row.org_id, (None, None)), now)
+        _notify_groups(page, lambda row, o=orgs: o.get(row.org_id, (None, None)), now)
     personal = _pending(r.subject.in_((ReminderSubject.DUTY, ReminderSubject.LEARNING)), r.member_id)
     for page in keyset_pages(personal, 0):
         names = _org_recipients({row.org_id for row in page})
-        posted += _notify_groups(page, lambda row, n=names: (row[0], n.get(row.org_id, (None, None))[1]), now)
-    return posted
+        _notify_groups(page, lambda row, n=names: (row[0], n.get(row.org_id, (None, None))[1]), now)
 
 
 def _org_recipients(org_ids) -> dict[int, tuple[int | None, str]]:
@@ -254,8 +252,8 @@ def _org_recipients(org_ids) -> dict[int, tuple[int | None, str]]:
     return {org_id: (secretary, name) for org_id, secretary, name in rows}
 
 
-def _notify_groups(rows, recipient_of, now: datetime) -> int:
-    """Posts the notices of one page of reminders and marks them; returns how many notifications were new."""
+def _notify_groups(rows, recipient_of, now: datetime) -> None:
+    """Posts the notices of one page of reminders and marks them."""
     groups: dict[tuple, list] = defaultdict(list)
     for row in rows:
         member_id, org_name = recipient_of(row)
@@ -272,7 +270,7 @@ def _notify_groups(rows, recipient_of, now: datetime) -> int:
                 | {"page": page, "due_at": due, "org_name": org_name}
             )
         marks += [(i.id, key) for i in items]
-    posted = post_many(messages, now)
+    post_many(messages, now)
     # One UPDATE per 500 reminders (the drivers run an executemany of UPDATEs row by row).
     for start in range(0, len(marks), 500):
         chunk = marks[start : start + 500]
@@ -281,18 +279,17 @@ def _notify_groups(rows, recipient_of, now: datetime) -> int:
         db.session.execute(
             update(_R).where(_R.c.id.in_([rid for rid, _key in chunk])).values(notified_at=now, notification_key=key_of)
         )
-    return posted
 
 
-def post_many(messages: list[dict], now: datetime) -> int:
+def post_many(messages: list[dict], now: datetime) -> None:
     """services.notifications.post for many messages at once (a scan at a period's end posts thousands; one
-    post() is four round trips): the same checks and row (created at `now`), one multi-row insert that skips
-    existing keys. Returns how many are new (a key raced in meanwhile by another writer is not counted)."""
+    post() is four round trips): the same checks and row (created at `now`, which is how the scan finds them
+    again: services.reminder_scan.ScanResult), one multi-row insert that skips existing keys."""
     from models.notifications import Notification, NotificationStatus
 
     notifications = _notifications()
     if not messages:
-        return 0
+        return
     for m in messages:
         if m["category"] not in notifications.CATEGORIES:
             raise ValueError(f"unknown notification category {m['category']!r}")
@@ -312,7 +309,7 @@ def post_many(messages: list[dict], now: datetime) -> int:
         if m["key"] not in existing
     ]
     if not rows:
-        return 0
+        return
     conn = db.session.connection()
     if conn.dialect.name == "mysql":
         stmt = mysql.insert(table)
@@ -320,9 +317,6 @@ def post_many(messages: list[dict], now: datetime) -> int:
     else:
         stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=["key"])
     conn.execute(stmt, rows)
-    new_keys = [r["key"] for r in rows]
-    mine = select(func.count()).where(Notification.key.in_(new_keys), Notification.created_at == now)
-    return db.session.scalar(mine)
 
 
 class Item(NamedTuple):
@@ -339,19 +333,19 @@ def scan_stamp(now: datetime) -> str:
     return now.astimezone(UTC).strftime("%Y%m%dT%H%M%S%f")
 
 
-def post_meeting_notices(candidates, now: datetime) -> int:
+def post_meeting_notices(candidates, now: datetime) -> None:
     """Posts the notifications that the meeting reminders opened by this scan carry (services.reminder_scan wrote
     each row with the key of its notification: one per organisation and kind of notice, to the secretary), with
     one INSERT … SELECT: the rows are grouped by notification, each group's candidates read as a bit mask. A
     notification's text depends on its organisation and on that mask and count only (a scan has a few dozen to a
     few hundred distinct ones), so the texts are written here once per shape, as a table of literals the groups
-    join. Neither the rows nor the tree are read into memory. Returns how many notifications were posted."""
+    join. Neither the rows nor the tree are read into memory."""
     from models.notifications import Notification
 
     r, o, n = Reminder, Organisation, Notification
     listed = [c for c in candidates if c.stage != ReminderStage.ESCALATE][:MASK_BITS]
     if not listed:
-        return 0
+        return
     bit = case(
         *[
             (and_(r.subject_id == c.kind.id, r.period == c.label, r.stage == c.stage), literal(1 << i))
@@ -368,7 +362,7 @@ def post_meeting_notices(candidates, now: datetime) -> int:
     g = groups.c
     shapes = db.session.execute(select(g.mask, g.n).where(g.mask > 0).distinct()).all()
     if not shapes:
-        return 0
+        return
     texts = []
     for mask, count in shapes:
         items = [Item(c.title, c.due_at, 0, c.stage) for i, c in enumerate(listed) if int(mask) >> i & 1]
@@ -405,13 +399,13 @@ def post_meeting_notices(candidates, now: datetime) -> int:
         .join(o, o.id == g.org_id)
         .where(secretary.isnot(None))
     )
-    return _post_selected(rows, ("meeting_due", "meeting_overdue"), now)
+    _post_selected(rows, now)
 
 
-def post_duty_notices(now: datetime) -> int:
+def post_duty_notices(now: datetime) -> None:
     """Posts the notifications that the duty reminders opened by this scan carry (services.reminder_scan keyed
     them: one per cadre and village), with one INSERT … SELECT grouping the rows by notification; the body names
-    the missed days (all of them up to LISTED, else the first and how many). Returns how many were posted."""
+    the missed days (all of them up to LISTED, else the first and how many)."""
     from models.notifications import Notification
 
     r, o = Reminder, Organisation
@@ -451,13 +445,12 @@ def post_duty_notices(now: datetime) -> int:
         .select_from(groups)
         .join(o, o.id == g.org_id)
     )
-    return _post_selected(rows, ("duty_missed",), now)
+    _post_selected(rows, now)
 
 
-def _post_selected(rows, categories: tuple[str, ...], now: datetime) -> int:
+def _post_selected(rows, now: datetime) -> None:
     """Posts the notifications that `rows` selects (member_id, key, category, title, body, page, due_at,
-    org_name) as pending, created now, skipping keys that exist. Returns how many are new: above the highest id
-    before, created now, of these categories (the scan reads their ids back in pages, after its commit).
+    org_name) as pending, created at `now`, skipping keys that exist.
 
     `rows` selects from this scan's reminders grouped by notification, then joins the organisations: read in
     that order (STRAIGHT_JOIN), since MariaDB otherwise starts from the organisations and regroups each one's
@@ -468,10 +461,7 @@ def _post_selected(rows, categories: tuple[str, ...], now: datetime) -> int:
     rows = rows.add_columns(
         *select_columns(n.__table__, status=NotificationStatus.PENDING.value, created_at=now, updated_at=now)
     ).prefix_with("STRAIGHT_JOIN", dialect="mysql")
-    before = db.session.scalar(select(func.max(n.id))) or 0
     insert_select(n.__table__, rows)
-    new = select(func.count()).where(n.id > before, n.created_at == now, n.category.in_(categories))
-    return db.session.scalar(new)
 
 
 def select_columns(table, **values) -> list:
